@@ -1,0 +1,60 @@
+//! `ferry inspect`: backups found at a location, what each holds, problems.
+
+use ferry_core::backup::{examine, BackupReport};
+use ferry_core::migrate::select_backups;
+use ferry_core::{ErrorKind, Result};
+use serde::Serialize;
+
+use crate::output::{human, print_json};
+use crate::{exit, stores, InspectArgs};
+
+#[derive(Serialize)]
+struct InspectDocument {
+    location: String,
+    backups: Vec<BackupReport>,
+    incomplete: Vec<String>,
+    stray: Vec<String>,
+    valid: bool,
+}
+
+/// Runs the command; exit code 6 when any backup has errors.
+pub async fn run(args: InspectArgs) -> Result<u8> {
+    let registry = stores::registry()?;
+    let source = stores::open_source(&registry, "location", &args.location).await?;
+    let (discovery, chosen) = select_backups(source.as_ref(), &args.backups).await?;
+    let mut reports = Vec::new();
+    for reference in &chosen {
+        let examined = examine(source.as_ref(), reference, args.deep).await?;
+        let location = if reference.prefix.is_empty() {
+            source.location().to_string()
+        } else {
+            source.location().child(&reference.name)?.to_string()
+        };
+        reports.push(examined.report(location));
+    }
+    let valid = reports.iter().all(|r| r.valid);
+    if args.output.json {
+        print_json(&InspectDocument {
+            location: source.location().to_string(),
+            backups: reports,
+            incomplete: discovery.incomplete,
+            stray: discovery.stray,
+            valid,
+        });
+    } else {
+        for r in &reports {
+            println!("{}", human::backup_report(r));
+        }
+        for name in &discovery.incomplete {
+            println!("Incomplete backup (no meta/backup_meta.json, not usable): {name}");
+        }
+        if !discovery.stray.is_empty() {
+            println!("Not backups: {}", discovery.stray.join(", "));
+        }
+    }
+    Ok(if valid {
+        exit::OK
+    } else {
+        exit::code_for(ErrorKind::InvalidBackup)
+    })
+}

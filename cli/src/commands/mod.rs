@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod inspect;
+pub mod migrate;
+pub mod plugins;
+pub mod verify;

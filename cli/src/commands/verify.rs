@@ -1,0 +1,137 @@
+//! `ferry verify`: compare backups with their copies.
+
+use ferry_core::backup::{discover, examine, BackupRef};
+use ferry_core::key::ObjectKey;
+use ferry_core::migrate::select_backups;
+use ferry_core::verify::{verify_backup, VerifyInputs, VerifyReport};
+use ferry_core::{Error, ErrorKind, Result, Source};
+use serde::Serialize;
+
+use crate::output::human::bytes;
+use crate::output::print_json;
+use crate::{exit, stores, VerifyArgs};
+
+#[derive(Serialize)]
+struct VerifyDocument {
+    source: String,
+    destination: String,
+    backups: Vec<VerifyReport>,
+    identical: bool,
+}
+
+/// Where the copy of `name` is in the destination: `<dest>/<name>/`, or the destination itself
+/// when it is that backup folder.
+async fn locate_copy(target: &dyn Source, name: &str) -> Result<BackupRef> {
+    let nested = ObjectKey::new(format!("{name}/meta/backup_meta.json"))?;
+    if target.stat(&nested).await?.is_some() {
+        return Ok(BackupRef {
+            name: name.to_string(),
+            prefix: format!("{name}/"),
+        });
+    }
+    let direct = ObjectKey::new("meta/backup_meta.json")?;
+    if target.stat(&direct).await?.is_some() {
+        let found = discover(target).await?;
+        if found.backups.iter().any(|b| b.name == name) {
+            return Ok(BackupRef {
+                name: name.to_string(),
+                prefix: String::new(),
+            });
+        }
+    }
+    Err(Error::not_found(format!(
+        "no copy of backup {name:?} at {} (looked for {name}/meta/backup_meta.json)",
+        target.location()
+    ))
+    .with_hint("give the destination root used with `ferry migrate`, or the copied backup folder"))
+}
+
+/// Runs the command; exit code 8 when anything differs.
+pub async fn run(args: VerifyArgs) -> Result<u8> {
+    let registry = stores::registry()?;
+    let source = stores::open_source(&registry, "source", &args.source).await?;
+    let target = stores::open_source(&registry, "destination", &args.destination).await?;
+    let (_, chosen) = select_backups(source.as_ref(), &args.backups).await?;
+    let mut reports = Vec::new();
+    for reference in &chosen {
+        let original = examine(source.as_ref(), reference, false).await?;
+        let copy = locate_copy(target.as_ref(), &reference.name).await?;
+        let mut report = verify_backup(VerifyInputs {
+            source: source.as_ref(),
+            source_backup: &original,
+            target: target.as_ref(),
+            target_ref: &copy,
+            deep: args.deep,
+            copied_checksums: None,
+        })
+        .await?;
+        report.source_location = if reference.prefix.is_empty() {
+            source.location().to_string()
+        } else {
+            source.location().child(&reference.name)?.to_string()
+        };
+        report.target_location = if copy.prefix.is_empty() {
+            target.location().to_string()
+        } else {
+            target.location().child(&copy.name)?.to_string()
+        };
+        reports.push(report);
+    }
+    let identical = reports.iter().all(|r| r.identical);
+    if args.output.json {
+        print_json(&VerifyDocument {
+            source: source.location().to_string(),
+            destination: target.location().to_string(),
+            backups: reports,
+            identical,
+        });
+    } else {
+        for r in &reports {
+            println!(
+                "Backup {}: {}\n  source {}\n  target {}\n  {} objects, {} compared by key and size; {} checksums compared{}",
+                r.backup,
+                if r.identical { "identical" } else { "DIFFERENT" },
+                r.source_location,
+                r.target_location,
+                r.objects_compared,
+                bytes(r.bytes_compared),
+                r.checksums_compared,
+                if r.deep { " (bytes re-read on both sides)" } else { "" }
+            );
+            for c in &r.source.collections {
+                let t = r
+                    .target
+                    .collections
+                    .iter()
+                    .find(|t| t.db == c.db && t.name == c.name);
+                println!(
+                    "  collection {}.{}: entities {} → {}",
+                    c.db,
+                    c.name,
+                    c.entities,
+                    t.map(|t| t.entities.to_string())
+                        .unwrap_or_else(|| "missing".into())
+                );
+            }
+            for d in &r.differences {
+                println!(
+                    "  difference: {:?} {}{}",
+                    d.kind,
+                    d.key
+                        .as_deref()
+                        .map(|k| format!("{k}: "))
+                        .unwrap_or_default(),
+                    d.message
+                );
+            }
+        }
+    }
+    if identical {
+        Ok(exit::OK)
+    } else {
+        if !args.output.json {
+            eprintln!("ferry: error: the copy differs from the source (see the differences above)");
+        }
+        Ok(exit::code_for(ErrorKind::VerificationFailed))
+    }
+}

@@ -1,0 +1,174 @@
+//! `ferry`: move Milvus backups between storages, check them, and prove nothing was lost.
+
+mod builtins;
+mod commands;
+mod exit;
+mod output;
+mod signals;
+mod stores;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Move Milvus backups (folders written by `milvus-backup create`) between storages,
+/// validate them, and verify that nothing was lost.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, propagate_version = true)]
+#[command(
+    after_help = "Examples:\n  ferry inspect ./backups\n  ferry migrate ./backups/nightly ./staging\n  ferry verify ./backups/nightly ./staging\n\nLocations are folder paths or URLs (file://, s3://, minio://, gs://, az://, …).\nLogs: RUST_LOG=ferry=debug. Exit codes: see docs/cli.md."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the backups at a location, what each holds, and every problem found.
+    #[command(
+        after_help = "Examples:\n  ferry inspect examples/backups/real_backup_1\n  ferry inspect ./backups --deep --json"
+    )]
+    Inspect(InspectArgs),
+    /// Validate, copy each backup to <DESTINATION>/<name>/, and verify the copy.
+    #[command(
+        after_help = "Examples:\n  ferry migrate examples/backups/real_backup_1 ./migrated\n  ferry migrate ./backups ./staging --backup nightly --concurrency 32\n  ferry migrate ./backups ./staging --dry-run\n\nRun the same command again after an interruption: objects already copied are skipped."
+    )]
+    Migrate(MigrateArgs),
+    /// Compare a backup with its copy: keys, sizes, checksums, collections and entities.
+    #[command(
+        after_help = "Examples:\n  ferry verify examples/backups/real_backup_1 ./migrated\n  ferry verify ./backups ./staging --deep --json"
+    )]
+    Verify(VerifyArgs),
+    /// List the storage plugins this ferry knows.
+    #[command(after_help = "Example:\n  ferry plugins --json")]
+    Plugins(PluginsArgs),
+}
+
+/// Options shared by commands that print reports.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Print one JSON document on stdout and nothing else.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// A backup folder, or a folder/bucket prefix holding backup folders.
+    location: String,
+    /// Only these backups (repeatable).
+    #[arg(long = "backup", value_name = "NAME")]
+    backups: Vec<String>,
+    /// Also open every binlog and check row counts against the meta.
+    #[arg(long)]
+    deep: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// Where the backup is: a backup folder, or a root holding backup folders.
+    source: String,
+    /// Where the target reads backups; each backup lands in <DESTINATION>/<name>/.
+    destination: String,
+    /// Only these backups (repeatable; default: every backup found).
+    #[arg(long = "backup", value_name = "NAME")]
+    backups: Vec<String>,
+    /// Objects copied at once.
+    #[arg(long, default_value_t = ferry_core::transfer::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Attempts per object for retryable errors.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
+    /// Print the plan; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Skip the verification after copying.
+    #[arg(long)]
+    no_verify: bool,
+    /// Check source binlogs' row counts before copying, and re-read both sides to compare bytes after.
+    #[arg(long)]
+    deep: bool,
+    /// Replace objects that differ at the destination and delete objects the source lacks.
+    #[arg(long)]
+    overwrite: bool,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The original: a backup folder or a root holding backup folders.
+    source: String,
+    /// The copy: the destination root given to `migrate`, or the copied backup folder itself.
+    destination: String,
+    /// Only these backups (repeatable).
+    #[arg(long = "backup", value_name = "NAME")]
+    backups: Vec<String>,
+    /// Re-read every object on both sides and compare CRC32C of the bytes.
+    #[arg(long)]
+    deep: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct PluginsArgs {
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    builtins::link();
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (json, result) = runtime.block_on(async {
+        match cli.command {
+            Command::Inspect(a) => (a.output.json, commands::inspect::run(a).await),
+            Command::Migrate(a) => (a.output.json, commands::migrate::run(a).await),
+            Command::Verify(a) => (a.output.json, commands::verify::run(a).await),
+            Command::Plugins(a) => (a.output.json, commands::plugins::run(a).await),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::print_error(&e, json);
+            ExitCode::from(exit::code_for(e.kind()))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Opening the stores a command needs: the registry of plugins, then the location's plugin.
+
+use std::sync::Arc;
+
+use ferry_core::{Error, Location, Registry, Result, Sink, Source};
+
+/// The registry of built-in plugins.
+pub fn registry() -> Result<Arc<Registry>> {
+    Registry::with_builtins().map(Arc::new)
+}
+
+/// Parses `input`, naming the argument (`source`, `destination`, …) in any error.
+pub fn parse(role: &str, input: &str) -> Result<Location> {
+    Location::parse(input).map_err(|e| e.context(format!("the {role}")))
+}
+
+/// Opens a source for reading.
+pub async fn open_source(registry: &Registry, role: &str, input: &str) -> Result<Arc<dyn Source>> {
+    let location = parse(role, input)?;
+    registry
+        .open_source(&location)
+        .await
+        .map_err(|e| e.context(format!("the {role}")))
+}
+
+/// Opens a destination: a sink for writing and a source for reading it back.
+pub async fn open_destination(
+    registry: &Arc<Registry>,
+    input: &str,
+) -> Result<(Arc<dyn Sink>, Arc<dyn Source>)> {
+    let location = parse("destination", input)?;
+    let sink = registry
+        .open_sink(&location)
+        .await
+        .map_err(|e| e.context("the destination"))?;
+    let reader = LazyReader {
+        location,
+        registry: registry.clone(),
+        opened: tokio::sync::OnceCell::new(),
+    };
+    Ok((sink, Arc::new(reader)))
+}
+
+/// Reads a destination that may not exist yet: it is opened on first use, and a destination
+/// that does not exist lists as empty.
+#[derive(Debug)]
+pub struct LazyReader {
+    location: Location,
+    registry: Arc<Registry>,
+    opened: tokio::sync::OnceCell<Option<Arc<dyn Source>>>,
+}
+
+impl LazyReader {
+    async fn get(&self) -> Result<Option<&Arc<dyn Source>>> {
+        let opened = self
+            .opened
+            .get_or_try_init(|| async {
+                match self.registry.open_source(&self.location).await {
+                    Ok(s) => Ok(Some(s)),
+                    Err(e) if e.kind() == ferry_core::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(opened.as_ref())
+    }
+}
+
+#[ferry_core::async_trait]
+impl Source for LazyReader {
+    fn location(&self) -> &Location {
+        &self.location
+    }
+    fn capabilities(&self) -> ferry_core::Capabilities {
+        match self.opened.get() {
+            Some(Some(s)) => s.capabilities(),
+            _ => ferry_core::Capabilities::NONE,
+        }
+    }
+    async fn list(&self, prefix: &str) -> Result<ferry_core::ObjectStream> {
+        match self.get().await? {
+            Some(s) => s.list(prefix).await,
+            None => Ok(Box::pin(futures::stream::empty())),
+        }
+    }
+    async fn stat(&self, key: &ferry_core::ObjectKey) -> Result<Option<ferry_core::ObjectMeta>> {
+        match self.get().await? {
+            Some(s) => s.stat(key).await,
+            None => Ok(None),
+        }
+    }
+    async fn read(
+        &self,
+        key: &ferry_core::ObjectKey,
+        range: Option<ferry_core::ByteRange>,
+    ) -> Result<ferry_core::ByteStream> {
+        match self.get().await? {
+            Some(s) => s.read(key, range).await,
+            None => {
+                Err(Error::not_found(format!("{key} does not exist")).with_location(&self.location))
+            }
+        }
+    }
+    fn copy_domain(&self) -> Option<String> {
+        match self.opened.get() {
+            Some(Some(s)) => s.copy_domain(),
+            _ => None,
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,223 @@
+//! Locations: what the user typed (a path or a URL), normalised into plugin-independent parts.
+//!
+//! Parsing is purely syntactic and table-driven (see [`forms`]): it recognises local paths,
+//! `file://`, the bucket schemes (`s3://`, `s3a://`, `gs://`, `az://`, `azure://`, `abfs[s]://`,
+//! `minio[s]://`) and the cloud providers' `https://` forms. Which plugin serves a location is
+//! decided by the [`crate::registry::Registry`] from the canonical scheme.
+
+mod forms;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::redact::Secret;
+
+pub use forms::{parse_location, KNOWN_FORMS};
+
+/// The canonical scheme of local-disk locations.
+pub const LOCAL_SCHEME: &str = "file";
+
+/// A normalised location: canonical scheme, container (bucket), path or prefix, and options.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// Canonical scheme (`file`, `s3`, `minio`, `gs`, `az`, or a vendor plugin's scheme).
+    pub scheme: String,
+    /// Bucket or container, for object stores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Local: the filesystem path. Object stores: the prefix inside the bucket, empty or
+    /// ending with `/`.
+    pub path: String,
+    /// Service endpoint (scheme, host and port), when the form names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Account (Azure storage account), when the form names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Region, when the form names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Which input form matched (for messages and tests), e.g. `s3-virtual-hosted`.
+    pub form: &'static str,
+    /// Non-secret options (plugin-namespaced keys such as `s3.path_style`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// Secret options (SAS tokens from a URL's query, keys given on the command line).
+    /// Never displayed, never serialised.
+    #[serde(skip)]
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+impl Location {
+    /// Parses what the user typed. See [`parse_location`].
+    pub fn parse(input: &str) -> Result<Location> {
+        parse_location(input)
+    }
+
+    /// A location of the given scheme with everything else empty.
+    pub fn new(scheme: impl Into<String>, form: &'static str) -> Location {
+        Location {
+            scheme: scheme.into(),
+            bucket: None,
+            path: String::new(),
+            endpoint: None,
+            account: None,
+            region: None,
+            form,
+            options: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        }
+    }
+
+    /// A local-disk location at `path`.
+    pub fn local(path: impl Into<String>) -> Location {
+        let mut l = Location::new(LOCAL_SCHEME, "local-path");
+        l.path = path.into();
+        l
+    }
+
+    /// Whether this is a local-disk location.
+    pub fn is_local(&self) -> bool {
+        self.scheme == LOCAL_SCHEME
+    }
+
+    /// The location of the folder `name` directly under this one.
+    pub fn child(&self, name: &str) -> Result<Location> {
+        crate::key::validate_segment(name)?;
+        let mut child = self.clone();
+        if self.is_local() {
+            let base = self.path.trim_end_matches('/');
+            child.path = if base.is_empty() && self.path.starts_with('/') {
+                format!("/{name}")
+            } else {
+                format!("{base}/{name}")
+            };
+        } else {
+            child.path = format!("{}{}/", self.path, name);
+        }
+        Ok(child)
+    }
+
+    /// The last path segment (a backup name when the location is a backup folder).
+    pub fn last_segment(&self) -> Option<String> {
+        let trimmed = self.path.trim_end_matches('/');
+        let last = trimmed.rsplit('/').next()?;
+        if last.is_empty() || last == "." || last == ".." {
+            if self.is_local() {
+                // Resolve `.` and friends through the filesystem when possible.
+                return std::fs::canonicalize(&self.path).ok().and_then(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .map(|s| s.to_string())
+                });
+            }
+            return None;
+        }
+        Some(last.to_string())
+    }
+
+    /// Sets a plugin option (`plugin.key`), validating the namespace.
+    pub fn set_option(&mut self, key: &str, value: impl Into<String>) -> Result<()> {
+        if !key.contains('.') {
+            return Err(Error::invalid_input(format!(
+                "option {key:?} must be namespaced as `plugin.key`"
+            )));
+        }
+        self.options.insert(key.to_string(), value.into());
+        Ok(())
+    }
+
+    /// Sets a secret option; it will never be displayed or serialised.
+    pub fn set_secret(&mut self, key: &str, value: Secret) {
+        self.secrets.insert(key.to_string(), value);
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_local() {
+            return f.write_str(&self.path);
+        }
+        write!(f, "{}://", self.scheme)?;
+        if self.scheme == "minio" || self.scheme == "minios" {
+            if let Some(endpoint) = &self.endpoint {
+                let host = endpoint
+                    .split_once("://")
+                    .map(|(_, h)| h)
+                    .unwrap_or(endpoint);
+                write!(f, "{host}/")?;
+            }
+        }
+        if let Some(account) = &self.account {
+            if self.scheme == "azure" {
+                write!(f, "{account}/")?;
+            }
+        }
+        if let Some(bucket) = &self.bucket {
+            write!(f, "{bucket}/")?;
+        }
+        f.write_str(&self.path)
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Location")
+            .field("scheme", &self.scheme)
+            .field("bucket", &self.bucket)
+            .field("path", &self.path)
+            .field("endpoint", &self.endpoint)
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .field("form", &self.form)
+            .field("options", &self.options)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_of_local_and_bucket() {
+        let l = Location::local("./out");
+        assert_eq!(l.child("b1").unwrap().path, "./out/b1");
+        let l = Location::local("/");
+        assert_eq!(l.child("b1").unwrap().path, "/b1");
+        let l = Location::parse("s3://bkt/backup/").unwrap();
+        assert_eq!(l.child("b1").unwrap().to_string(), "s3://bkt/backup/b1/");
+        assert!(l.child("../x").is_err());
+    }
+
+    #[test]
+    fn secrets_never_printed() {
+        let mut l = Location::parse("s3://bkt/x/").unwrap();
+        l.set_secret("s3.secret_access_key", Secret::new("TOPSECRET"));
+        assert!(!format!("{l:?}").contains("TOPSECRET"));
+        assert!(!l.to_string().contains("TOPSECRET"));
+        assert!(!serde_json::to_string(&l).unwrap().contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn last_segment() {
+        assert_eq!(
+            Location::local("a/b/real_backup_1/")
+                .last_segment()
+                .as_deref(),
+            Some("real_backup_1")
+        );
+        assert_eq!(
+            Location::parse("s3://bkt/backup/nightly/")
+                .unwrap()
+                .last_segment()
+                .as_deref(),
+            Some("nightly")
+        );
+        assert_eq!(Location::parse("s3://bkt").unwrap().last_segment(), None);
+    }
+}

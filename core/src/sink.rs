@@ -1,0 +1,63 @@
+//! The `Sink` trait: where backups are written to.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use crate::capabilities::Capabilities;
+use crate::error::{Error, Result};
+use crate::key::ObjectKey;
+use crate::location::Location;
+use crate::object::ObjectMeta;
+use crate::source::Source;
+use crate::stream::{ByteStream, ObjectStream};
+
+/// A writable store opened at a [`Location`]. Every key is relative to that location's root.
+#[async_trait]
+pub trait Sink: Send + Sync + Debug {
+    /// The location this sink was opened at.
+    fn location(&self) -> &Location;
+
+    /// What this store can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks the destination is usable (exists or can be created, is writable) before any
+    /// object is written, so that a bad destination fails with nothing written.
+    async fn prepare(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Lists every object under `prefix` (empty, or ending with `/`), recursively.
+    async fn list(&self, prefix: &str) -> Result<ObjectStream>;
+
+    /// Metadata of one object, or `None` when it does not exist.
+    async fn stat(&self, key: &ObjectKey) -> Result<Option<ObjectMeta>>;
+
+    /// Writes `data` under `key`. `size` is the exact number of bytes the stream yields; the
+    /// sink fails (and leaves nothing under `key`) when the stream yields more or fewer.
+    async fn write(&self, key: &ObjectKey, size: u64, data: ByteStream) -> Result<()>;
+
+    /// Deletes one object (no error when it is already gone).
+    async fn delete(&self, key: &ObjectKey) -> Result<()>;
+
+    /// Called once after a batch of writes so stores that defer durability can flush.
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// See [`Source::copy_domain`].
+    fn copy_domain(&self) -> Option<String> {
+        None
+    }
+
+    /// Copies `source_key` of `source` (same plugin and copy domain) to `key` inside the store.
+    async fn server_side_copy(
+        &self,
+        source: &dyn Source,
+        source_key: &ObjectKey,
+        key: &ObjectKey,
+    ) -> Result<()> {
+        let _ = (source, source_key, key);
+        Err(Error::unsupported("this store cannot copy server-side"))
+    }
+}

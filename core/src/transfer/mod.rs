@@ -1,0 +1,12 @@
+//! The transfer engine: plan a backup's copy, then execute it phase by phase.
+
+pub mod checksum;
+pub mod engine;
+pub mod plan;
+pub mod progress;
+pub mod retry;
+
+pub use engine::{Engine, FailedObject, TransferOptions, TransferReport, DEFAULT_CONCURRENCY};
+pub use plan::{plan_backup, Action, Phase, PlanInputs, PlannedObject, TransferPlan};
+pub use progress::{Counters, ProgressEvent, ProgressSink};
+pub use retry::RetryPolicy;
