@@ -178,7 +178,9 @@ pub async fn select_backups(
     source: &dyn Source,
     names: &[String],
 ) -> Result<(Discovery, Vec<BackupRef>)> {
-    let discovery = discover(source).await?;
+    let policy = crate::transfer::RetryPolicy::default();
+    let discovery =
+        crate::transfer::retry::retry(&policy, "finding backups", || discover(source)).await?;
     if names.is_empty() {
         let all = discovery.backups.clone();
         return Ok((discovery, all));
@@ -230,6 +232,30 @@ fn refuse_invalid(examined: &[(BackupRef, ExaminedBackup)], source: &dyn Source)
     Ok(())
 }
 
+/// Refuses a destination inside a source backup folder, or a source backup folder that would be
+/// its own copy.
+fn refuse_overlap(
+    examined: &[(BackupRef, ExaminedBackup)],
+    source: &dyn Source,
+    destination: &crate::Location,
+) -> Result<()> {
+    for (reference, _) in examined {
+        let folder = if reference.prefix.is_empty() {
+            source.location().clone()
+        } else {
+            source.location().child(&reference.name)?
+        };
+        let target = destination.child(&reference.name)?;
+        if folder.contains(destination) || folder.contains(&target) || target.contains(&folder) {
+            return Err(Error::invalid_input(format!(
+                "the destination {destination} overlaps the source backup folder {folder}"
+            ))
+            .with_hint("choose a destination outside the backup folder; each backup lands in <destination>/<name>/"));
+        }
+    }
+    Ok(())
+}
+
 /// Runs a migration. Errors before copying (bad source, invalid backup, unusable destination,
 /// conflicts) are returned as `Err` with nothing written; what happens during copying is in the
 /// report (see [`MigrationReport::failure`]).
@@ -247,6 +273,7 @@ pub async fn migrate(
         examined.push((reference, e));
     }
     refuse_invalid(&examined, source)?;
+    refuse_overlap(&examined, source, endpoints.sink.location())?;
     if !options.dry_run {
         endpoints.sink.prepare().await?;
     }

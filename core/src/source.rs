@@ -39,7 +39,8 @@ pub trait Source: Send + Sync + Debug {
     /// stores with delimiter listings should override it.
     async fn list_children(&self, prefix: &str) -> Result<Children> {
         let mut stream = self.list(prefix).await?;
-        let mut children = Children::default();
+        let mut folders = std::collections::BTreeSet::new();
+        let mut objects = Vec::new();
         while let Some(object) = stream.next().await {
             let object = object?;
             let Some(rest) = object.key.as_str().strip_prefix(prefix) else {
@@ -47,17 +48,17 @@ pub trait Source: Send + Sync + Debug {
             };
             match rest.split_once('/') {
                 Some((folder, _)) => {
-                    if children.folders.last().map(String::as_str) != Some(folder)
-                        && !children.folders.iter().any(|f| f == folder)
-                    {
-                        children.folders.push(folder.to_string());
+                    if !folders.contains(folder) {
+                        folders.insert(folder.to_string());
                     }
                 }
-                None => children.objects.push(object),
+                None => objects.push(object),
             }
         }
-        children.folders.sort();
-        Ok(children)
+        Ok(Children {
+            folders: folders.into_iter().collect(),
+            objects,
+        })
     }
 
     /// Metadata of one object, or `None` when it does not exist.

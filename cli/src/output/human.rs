@@ -28,12 +28,12 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out.iter().map(|l| format!("  {l}\n")).collect()
 }
 
-/// Bytes for people: `155.8 KiB (155786 B)`.
+/// Bytes for people: `155786 B (152.13 KiB)`.
 pub fn bytes(n: u64) -> String {
     if n < 1024 {
         format!("{n} B")
     } else {
-        format!("{} ({n} B)", HumanBytes(n))
+        format!("{n} B = {}", HumanBytes(n))
     }
 }
 
@@ -158,6 +158,6 @@ mod tests {
     #[test]
     fn bytes_shows_exact_count() {
         assert_eq!(bytes(12), "12 B");
-        assert!(bytes(155786).contains("155786 B"));
+        assert!(bytes(155786).starts_with("155786 B"));
     }
 }

@@ -13,6 +13,7 @@ use super::problem::{Problem, ProblemCode};
 use crate::error::{ErrorKind, Result};
 use crate::key::ObjectKey;
 use crate::source::Source;
+use crate::transfer::retry::{retry, RetryPolicy};
 
 /// Binlogs opened at once.
 const DEEP_CONCURRENCY: usize = 16;
@@ -58,7 +59,11 @@ pub async fn deep_check(
     drop(objects);
     let results: Vec<(usize, ExpectedFile, ObjectKey, Result<BinlogFacts>)> = stream::iter(jobs)
         .map(|(index, file, key, size)| async move {
-            let facts = read_binlog(source, &key, size).await;
+            let policy = RetryPolicy::default();
+            let facts = retry(&policy, &format!("reading {key}"), || {
+                read_binlog(source, &key, size)
+            })
+            .await;
             (index, file, key, facts)
         })
         .buffer_unordered(DEEP_CONCURRENCY)

@@ -15,6 +15,7 @@ use crate::error::{ErrorKind, Result};
 use crate::key::ObjectKey;
 use crate::object::ObjectMeta;
 use crate::source::Source;
+use crate::transfer::retry::{retry, RetryPolicy};
 
 /// `meta/full_meta.json`.
 pub const FULL_META: &str = "meta/full_meta.json";
@@ -96,7 +97,11 @@ impl LoadedBackup {
 
 /// Lists and reads the backup `reference` of `source`.
 pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<LoadedBackup> {
-    let (objects, dir_markers) = list_backup(source, &reference.prefix).await?;
+    let policy = RetryPolicy::default();
+    let (objects, dir_markers) = retry(&policy, "listing the backup", || {
+        list_backup(source, &reference.prefix)
+    })
+    .await?;
     let mut loaded = LoadedBackup {
         reference: reference.clone(),
         objects,

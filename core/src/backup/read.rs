@@ -7,18 +7,40 @@ use futures::TryStreamExt;
 use serde::de::DeserializeOwned;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use std::sync::{Arc, Mutex};
+
 use crate::error::{Error, Result};
 use crate::key::ObjectKey;
 use crate::source::Source;
+use crate::transfer::retry::{retry, RetryPolicy};
 
 /// Parses the JSON object at `key` into `T`. Malformed JSON is an [`crate::ErrorKind::InvalidBackup`]
-/// error naming the key, line and column.
+/// error naming the key, line and column; storage errors keep their kind and are retried when
+/// retryable.
 pub async fn read_json<T>(source: &dyn Source, key: &ObjectKey) -> Result<T>
 where
     T: DeserializeOwned + Send + 'static,
 {
+    let policy = RetryPolicy::default();
+    retry(&policy, &format!("reading {key}"), || {
+        read_json_once(source, key)
+    })
+    .await
+}
+
+async fn read_json_once<T>(source: &dyn Source, key: &ObjectKey) -> Result<T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
     let stream = source.read(key, None).await?;
-    let reader = StreamReader::new(stream.map_err(|e| std::io::Error::other(e.to_string())));
+    // The first storage error is kept whole, so its kind and retryability survive the parser.
+    let storage_error: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
+    let slot = storage_error.clone();
+    let reader = StreamReader::new(stream.map_err(move |e| {
+        let text = e.to_string();
+        slot.lock().expect("error slot").get_or_insert(e);
+        std::io::Error::other(text)
+    }));
     let location = source.location().to_string();
     let key_text = key.to_string();
     let parsed = tokio::task::spawn_blocking(move || {
@@ -27,6 +49,11 @@ where
     })
     .await
     .map_err(|e| Error::internal(format!("meta parser task failed: {e}")))?;
+    if parsed.is_err() {
+        if let Some(e) = storage_error.lock().expect("error slot").take() {
+            return Err(e.with_key(key));
+        }
+    }
     parsed.map_err(|e| {
         let what = if e.is_io() {
             "could not be read"

@@ -119,6 +119,30 @@ impl Location {
         Some(last.to_string())
     }
 
+    /// Whether `inner` is this location or lies inside it (same store, path prefix).
+    /// Local paths are compared after making them absolute and resolving `.`/`..` and
+    /// symlinks where they exist.
+    pub fn contains(&self, inner: &Location) -> bool {
+        if self.scheme != inner.scheme
+            || self.bucket != inner.bucket
+            || self.endpoint != inner.endpoint
+            || self.account != inner.account
+        {
+            return false;
+        }
+        if self.is_local() {
+            let (Some(outer), Some(inner)) =
+                (local_normalised(&self.path), local_normalised(&inner.path))
+            else {
+                return false;
+            };
+            return inner.starts_with(outer);
+        }
+        let outer = self.path.trim_end_matches('/');
+        let inner = inner.path.trim_end_matches('/');
+        outer.is_empty() || inner == outer || inner.starts_with(&format!("{outer}/"))
+    }
+
     /// Sets a plugin option (`plugin.key`), validating the namespace.
     pub fn set_option(&mut self, key: &str, value: impl Into<String>) -> Result<()> {
         if !key.contains('.') {
@@ -134,6 +158,36 @@ impl Location {
     pub fn set_secret(&mut self, key: &str, value: Secret) {
         self.secrets.insert(key.to_string(), value);
     }
+}
+
+/// An absolute, lexically normalised local path, with the longest existing ancestor resolved
+/// through symlinks.
+fn local_normalised(path: &str) -> Option<std::path::PathBuf> {
+    use std::path::{Component, PathBuf};
+    let absolute = std::path::absolute(path).ok()?;
+    let mut clean = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    let mut existing = clean.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        rest.push(existing.file_name()?.to_os_string());
+        if !existing.pop() {
+            break;
+        }
+    }
+    let mut resolved = std::fs::canonicalize(&existing).unwrap_or(existing);
+    for part in rest.into_iter().rev() {
+        resolved.push(part);
+    }
+    Some(resolved)
 }
 
 impl fmt::Display for Location {
@@ -201,6 +255,17 @@ mod tests {
         assert!(!format!("{l:?}").contains("TOPSECRET"));
         assert!(!l.to_string().contains("TOPSECRET"));
         assert!(!serde_json::to_string(&l).unwrap().contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn containment() {
+        let a = Location::parse("s3://bkt/backup/").unwrap();
+        assert!(a.contains(&Location::parse("s3://bkt/backup/b1/").unwrap()));
+        assert!(!a.contains(&Location::parse("s3://bkt/backups/").unwrap()));
+        assert!(!a.contains(&Location::parse("s3://other/backup/b1/").unwrap()));
+        assert!(Location::local("/tmp/x").contains(&Location::local("/tmp/x/./y/../y/z")));
+        assert!(!Location::local("/tmp/x").contains(&Location::local("/tmp/xy")));
+        assert!(Location::local(".").contains(&Location::local("sub")));
     }
 
     #[test]

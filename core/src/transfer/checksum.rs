@@ -108,8 +108,17 @@ fn changed(expected: u64, seen: u64) -> Error {
     .with_retryable(true)
 }
 
-/// Reads a whole object and returns its digest (streaming, bounded memory).
+/// Reads a whole object and returns its digest (streaming, bounded memory), retrying
+/// retryable failures from the start.
 pub async fn digest_object(source: &dyn Source, key: &ObjectKey) -> Result<Digest> {
+    let policy = super::retry::RetryPolicy::default();
+    super::retry::retry(&policy, &format!("hashing {key}"), || {
+        digest_once(source, key)
+    })
+    .await
+}
+
+async fn digest_once(source: &dyn Source, key: &ObjectKey) -> Result<Digest> {
     let mut stream = source.read(key, None).await?;
     let mut digest = Digest::default();
     while let Some(chunk) = stream.next().await {

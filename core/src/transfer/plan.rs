@@ -131,7 +131,11 @@ pub async fn plan_backup(inputs: PlanInputs<'_>) -> Result<TransferPlan> {
     let backup = inputs.backup;
     let name = &backup.reference.name;
     let dest_prefix = format!("{name}/");
-    let existing = list_destination(inputs.sink, &dest_prefix).await?;
+    let policy = super::retry::RetryPolicy::default();
+    let existing = super::retry::retry(&policy, "listing the destination", || {
+        list_destination(inputs.sink, &dest_prefix)
+    })
+    .await?;
     let mut plan = TransferPlan {
         backup: name.clone(),
         dest_prefix: dest_prefix.clone(),

@@ -42,9 +42,69 @@ impl RetryPolicy {
     }
 }
 
+/// Runs `op` until it succeeds, fails with an error that is not retryable, or has been tried
+/// `policy.max_attempts` times, sleeping [`RetryPolicy::backoff`] between attempts.
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, what: &str, mut op: F) -> crate::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                tracing::warn!(attempt, error = %e, "{what}: retrying");
+                tokio::time::sleep(policy.backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn retry_stops_on_success_or_permanent_errors() {
+        let policy = RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+        };
+        let mut calls = 0;
+        let r = retry(&policy, "t", || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err(crate::Error::new(crate::ErrorKind::Transient, "flaky"))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 3);
+        let mut calls = 0;
+        let r: crate::Result<()> = retry(&policy, "t", || {
+            calls += 1;
+            async { Err(crate::Error::not_found("gone")) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        let r: crate::Result<()> = retry(&policy, "t", || {
+            calls += 1;
+            async { Err(crate::Error::new(crate::ErrorKind::Transient, "down")) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 4);
+    }
 
     #[test]
     fn backoff_grows_and_caps() {
