@@ -6,4 +6,6 @@
 pub fn link() {
     #[cfg(feature = "plugin-local")]
     ferry_plugin_local::link();
+    #[cfg(feature = "plugin-s3")]
+    ferry_plugin_s3::link();
 }

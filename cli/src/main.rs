@@ -4,12 +4,13 @@ mod builtins;
 mod commands;
 mod exit;
 mod output;
+mod plugin_flags;
 mod signals;
 mod stores;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Move Milvus backups (folders written by `milvus-backup create`) between storages,
@@ -142,9 +143,30 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// What every command needs: the plugins and the storage options given.
+pub struct Context {
+    /// The plugin registry.
+    pub registry: std::sync::Arc<ferry_core::Registry>,
+    /// Storage option flags of the subcommand.
+    pub flags: plugin_flags::PluginFlags,
+}
+
 fn main() -> ExitCode {
     builtins::link();
-    let cli = Cli::parse();
+    let registry = match stores::registry() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ferry: error: {e}");
+            return ExitCode::from(exit::code_for(e.kind()));
+        }
+    };
+    let specs = registry.option_specs();
+    let matches = plugin_flags::augment(Cli::command(), &specs).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let context = Context {
+        registry,
+        flags: plugin_flags::PluginFlags::new(matches.subcommand().map(|(_, m)| m.clone()), specs),
+    };
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -158,10 +180,10 @@ fn main() -> ExitCode {
     };
     let (json, result) = runtime.block_on(async {
         match cli.command {
-            Command::Inspect(a) => (a.output.json, commands::inspect::run(a).await),
-            Command::Migrate(a) => (a.output.json, commands::migrate::run(a).await),
-            Command::Verify(a) => (a.output.json, commands::verify::run(a).await),
-            Command::Plugins(a) => (a.output.json, commands::plugins::run(a).await),
+            Command::Inspect(a) => (a.output.json, commands::inspect::run(&context, a).await),
+            Command::Migrate(a) => (a.output.json, commands::migrate::run(&context, a).await),
+            Command::Verify(a) => (a.output.json, commands::verify::run(&context, a).await),
+            Command::Plugins(a) => (a.output.json, commands::plugins::run(&context, a).await),
         }
     });
     match result {

@@ -2,22 +2,33 @@
 
 use std::sync::Arc;
 
-use ferry_core::{Error, Location, Registry, Result, Sink, Source};
+use ferry_core::{Error, Location, Registry, Result, Side, Sink, Source};
+
+use crate::Context;
 
 /// The registry of built-in plugins.
 pub fn registry() -> Result<Arc<Registry>> {
     Registry::with_builtins().map(Arc::new)
 }
 
-/// Parses `input`, naming the argument (`source`, `destination`, …) in any error.
-pub fn parse(role: &str, input: &str) -> Result<Location> {
-    Location::parse(input).map_err(|e| e.context(format!("the {role}")))
+/// Parses `input` and applies the storage options of `side`, naming the argument (`source`,
+/// `destination`, …) in any error.
+pub fn parse(context: &Context, side: Option<Side>, role: &str, input: &str) -> Result<Location> {
+    let mut location = Location::parse(input).map_err(|e| e.context(format!("the {role}")))?;
+    context.flags.configure(&mut location, side)?;
+    Ok(location)
 }
 
 /// Opens a source for reading.
-pub async fn open_source(registry: &Registry, role: &str, input: &str) -> Result<Arc<dyn Source>> {
-    let location = parse(role, input)?;
-    registry
+pub async fn open_source(
+    context: &Context,
+    side: Option<Side>,
+    role: &str,
+    input: &str,
+) -> Result<Arc<dyn Source>> {
+    let location = parse(context, side, role, input)?;
+    context
+        .registry
         .open_source(&location)
         .await
         .map_err(|e| e.context(format!("the {role}")))
@@ -25,10 +36,11 @@ pub async fn open_source(registry: &Registry, role: &str, input: &str) -> Result
 
 /// Opens a destination: a sink for writing and a source for reading it back.
 pub async fn open_destination(
-    registry: &Arc<Registry>,
+    context: &Context,
     input: &str,
 ) -> Result<(Arc<dyn Sink>, Arc<dyn Source>)> {
-    let location = parse("destination", input)?;
+    let registry = &context.registry;
+    let location = parse(context, Some(Side::Destination), "destination", input)?;
     let sink = registry
         .open_sink(&location)
         .await

@@ -275,7 +275,11 @@ pub async fn migrate(
     refuse_invalid(&examined, source)?;
     refuse_overlap(&examined, source, endpoints.sink.location())?;
     if !options.dry_run {
-        endpoints.sink.prepare().await?;
+        endpoints
+            .sink
+            .prepare()
+            .await
+            .map_err(|e| e.context("the destination"))?;
     }
     let dest_location = endpoints.sink.location().clone();
     let mut migrations = Vec::new();

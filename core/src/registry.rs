@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::capabilities::Capabilities;
 use crate::error::{Error, Result};
 use crate::location::Location;
+use crate::options::OptionSpec;
 use crate::sink::Sink;
 use crate::source::Source;
 
@@ -31,6 +32,8 @@ pub struct PluginDescriptor {
     pub description: &'static str,
     /// What the plugin's stores can do.
     pub capabilities: Capabilities,
+    /// Options the plugin understands (flags, environment).
+    pub options: &'static [OptionSpec],
     /// Opens a source.
     pub open_source: OpenSourceFn,
     /// Opens a sink.
@@ -89,6 +92,8 @@ pub struct PluginInfo {
     pub description: String,
     /// Capabilities.
     pub capabilities: Capabilities,
+    /// Options the plugin understands.
+    pub options: Vec<OptionSpec>,
     /// Built in or loaded.
     pub origin: PluginOrigin,
 }
@@ -142,6 +147,7 @@ impl Registry {
                 schemes: d.schemes.iter().map(|s| s.to_string()).collect(),
                 description: d.description.to_string(),
                 capabilities: d.capabilities,
+                options: d.options.to_vec(),
                 origin: PluginOrigin::Builtin,
             };
             let factory = Arc::new(BuiltinFactory {
@@ -188,6 +194,17 @@ impl Registry {
     /// Every plugin, in registration order (built-ins sorted by name first).
     pub fn plugins(&self) -> Vec<PluginInfo> {
         self.entries.iter().map(|e| e.info.clone()).collect()
+    }
+
+    /// Every option of every plugin, once per `namespace.name`, sorted.
+    pub fn option_specs(&self) -> Vec<OptionSpec> {
+        let mut seen = std::collections::BTreeMap::new();
+        for e in &self.entries {
+            for spec in &e.info.options {
+                seen.entry(spec.key()).or_insert(*spec);
+            }
+        }
+        seen.into_values().collect()
     }
 
     /// Every scheme served, sorted.
@@ -255,6 +272,7 @@ mod tests {
             schemes: schemes.iter().map(|s| s.to_string()).collect(),
             description: String::new(),
             capabilities: Capabilities::NONE,
+            options: Vec::new(),
             origin: PluginOrigin::Loaded {
                 path: path.into(),
                 abi_version: 1,

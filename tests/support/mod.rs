@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,18 +18,42 @@ pub fn ferry_bin() -> PathBuf {
 
 /// Runs `ferry` with `args`.
 pub fn ferry(args: &[&str]) -> Output {
-    Command::new(ferry_bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("ferry runs")
+    ferry_env(args, &[])
+}
+
+/// Runs `ferry` with `args` and only the given cloud environment: every `AWS_*` and `FERRY_*`
+/// variable of the test process is removed, the user's ~/.aws files are hidden, and instance
+/// metadata lookups are switched off (no test sends traffic off 127.0.0.1).
+pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(ferry_bin());
+    cmd.args(args).env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("FERRY_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/ferry-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ferry-test/credentials",
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("ferry runs")
 }
 
 /// Runs `ferry … --json` and parses stdout.
 pub fn ferry_json(args: &[&str]) -> (i32, Value) {
+    ferry_json_env(args, &[])
+}
+
+/// Runs `ferry … --json` with the given environment (see [`ferry_env`]) and parses stdout.
+pub fn ferry_json_env(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
     let mut all: Vec<&str> = args.to_vec();
     all.push("--json");
-    let out = ferry(&all);
+    let out = ferry_env(&all, env);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
@@ -213,5 +239,45 @@ pub fn generate_backup(
     )
     .unwrap();
     std::fs::write(meta.join("full_meta.json"), full.to_string()).unwrap();
+    dir
+}
+
+/// Writes a backup named `name` holding one binlog of `size` bytes under short keys (ids 1, 2,
+/// 3, 4: some S3 test servers limit key lengths for multipart uploads), streamed to disk.
+pub fn large_object_backup(root: &Path, name: &str, size: usize) -> PathBuf {
+    use std::io::Write;
+    let dir = root.join(name);
+    let key = "binlogs/insert_log/1/2/3/3/100/4";
+    let path = dir.join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let chunk = bytes_for(7, 1024 * 1024);
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        f.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    f.flush().unwrap();
+    let segment = json!({"segment_id": 3, "collection_id": 1, "partition_id": 2, "num_of_rows": 10,
+        "group_id": 3, "size": size,
+        "binlogs": [{"fieldID": 100, "binlogs": [{"log_path": "files/insert_log/1/2/3/100/4", "log_size": size, "log_id": 4}]}]});
+    let full = json!({"name": name, "size": size, "collection_backups": [{"collection_id": 1, "collection_name": "c",
+        "partition_backups": [{"partition_id": 2, "partition_name": "_default", "collection_id": 1, "segment_backups": [segment.clone()]}]}]});
+    std::fs::create_dir_all(dir.join("meta")).unwrap();
+    std::fs::write(
+        dir.join("meta/backup_meta.json"),
+        json!({"name": name, "size": size}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("meta/full_meta.json"), full.to_string()).unwrap();
+    for f in ["collection_meta.json", "partition_meta.json"] {
+        std::fs::write(dir.join("meta").join(f), r#"{"infos":[]}"#).unwrap();
+    }
+    std::fs::write(
+        dir.join("meta/segment_meta.json"),
+        json!({"infos": [segment]}).to_string(),
+    )
+    .unwrap();
     dir
 }

@@ -6,7 +6,7 @@ use ferry_core::{ErrorKind, Result};
 use serde::Serialize;
 
 use crate::output::{human, print_json};
-use crate::{exit, stores, InspectArgs};
+use crate::{exit, stores, Context, InspectArgs};
 
 #[derive(Serialize)]
 struct InspectDocument {
@@ -18,9 +18,8 @@ struct InspectDocument {
 }
 
 /// Runs the command; exit code 6 when any backup has errors.
-pub async fn run(args: InspectArgs) -> Result<u8> {
-    let registry = stores::registry()?;
-    let source = stores::open_source(&registry, "location", &args.location).await?;
+pub async fn run(context: &Context, args: InspectArgs) -> Result<u8> {
+    let source = stores::open_source(context, None, "location", &args.location).await?;
     let (discovery, chosen) = select_backups(source.as_ref(), &args.backups).await?;
     let mut reports = Vec::new();
     for reference in &chosen {

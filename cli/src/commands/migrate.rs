@@ -2,13 +2,13 @@
 
 use ferry_core::migrate::{migrate, BackupMigration, Endpoints, MigrateOptions, MigrationReport};
 use ferry_core::transfer::{ProgressSink, RetryPolicy, TransferOptions};
-use ferry_core::{ErrorReport, Result};
+use ferry_core::{ErrorReport, Result, Side};
 use serde::Serialize;
 
 use crate::output::human::{bytes, table};
 use crate::output::print_json;
 use crate::output::progress::Progress;
-use crate::{exit, signals, stores, MigrateArgs};
+use crate::{exit, signals, stores, Context, MigrateArgs};
 
 #[derive(Serialize)]
 struct MigrateDocument<'a> {
@@ -20,10 +20,9 @@ struct MigrateDocument<'a> {
 }
 
 /// Runs the command.
-pub async fn run(args: MigrateArgs) -> Result<u8> {
-    let registry = stores::registry()?;
-    let source = stores::open_source(&registry, "source", &args.source).await?;
-    let (sink, dest_reader) = stores::open_destination(&registry, &args.destination).await?;
+pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
+    let source = stores::open_source(context, Some(Side::Source), "source", &args.source).await?;
+    let (sink, dest_reader) = stores::open_destination(context, &args.destination).await?;
     let options = MigrateOptions {
         backups: args.backups.clone(),
         transfer: TransferOptions {

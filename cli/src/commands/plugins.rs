@@ -3,12 +3,11 @@
 use ferry_core::{PluginOrigin, Result};
 
 use crate::output::{human, print_json};
-use crate::{exit, stores, PluginsArgs};
+use crate::{exit, Context, PluginsArgs};
 
 /// Runs the command.
-pub async fn run(args: PluginsArgs) -> Result<u8> {
-    let registry = stores::registry()?;
-    let plugins = registry.plugins();
+pub async fn run(context: &Context, args: PluginsArgs) -> Result<u8> {
+    let plugins = context.registry.plugins();
     if args.output.json {
         print_json(&plugins);
         return Ok(exit::OK);

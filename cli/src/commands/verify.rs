@@ -4,12 +4,12 @@ use ferry_core::backup::{discover, examine, BackupRef};
 use ferry_core::key::ObjectKey;
 use ferry_core::migrate::select_backups;
 use ferry_core::verify::{verify_backup, VerifyInputs, VerifyReport};
-use ferry_core::{Error, ErrorKind, Result, Source};
+use ferry_core::{Error, ErrorKind, Result, Side, Source};
 use serde::Serialize;
 
 use crate::output::human::bytes;
 use crate::output::print_json;
-use crate::{exit, stores, VerifyArgs};
+use crate::{exit, stores, Context, VerifyArgs};
 
 #[derive(Serialize)]
 struct VerifyDocument {
@@ -47,10 +47,15 @@ async fn locate_copy(target: &dyn Source, name: &str) -> Result<BackupRef> {
 }
 
 /// Runs the command; exit code 8 when anything differs.
-pub async fn run(args: VerifyArgs) -> Result<u8> {
-    let registry = stores::registry()?;
-    let source = stores::open_source(&registry, "source", &args.source).await?;
-    let target = stores::open_source(&registry, "destination", &args.destination).await?;
+pub async fn run(context: &Context, args: VerifyArgs) -> Result<u8> {
+    let source = stores::open_source(context, Some(Side::Source), "source", &args.source).await?;
+    let target = stores::open_source(
+        context,
+        Some(Side::Destination),
+        "destination",
+        &args.destination,
+    )
+    .await?;
     let (_, chosen) = select_backups(source.as_ref(), &args.backups).await?;
     let mut reports = Vec::new();
     for reference in &chosen {

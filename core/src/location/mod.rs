@@ -45,6 +45,9 @@ pub struct Location {
     /// Non-secret options (plugin-namespaced keys such as `s3.path_style`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
+    /// Option values from the environment: used only where neither a flag nor the URL says.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub defaults: BTreeMap<String, String>,
     /// Secret options (SAS tokens from a URL's query, keys given on the command line).
     /// Never displayed, never serialised.
     #[serde(skip)]
@@ -68,8 +71,24 @@ impl Location {
             region: None,
             form,
             options: BTreeMap::new(),
+            defaults: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
+    }
+
+    /// An option given explicitly (flag or URL).
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.get(key).map(String::as_str)
+    }
+
+    /// An option from the environment.
+    pub fn default_option(&self, key: &str) -> Option<&str> {
+        self.defaults.get(key).map(String::as_str)
+    }
+
+    /// A secret option.
+    pub fn secret(&self, key: &str) -> Option<&Secret> {
+        self.secrets.get(key)
     }
 
     /// A local-disk location at `path`.
@@ -228,6 +247,7 @@ impl fmt::Debug for Location {
             .field("region", &self.region)
             .field("form", &self.form)
             .field("options", &self.options)
+            .field("defaults", &self.defaults)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .finish()
     }

@@ -54,6 +54,7 @@ ferry_core::inventory::submit! {
         schemes: &["file"],
         description: "Local disk: a directory path or file:// URL",
         capabilities: CAPABILITIES,
+        options: &[],
         open_source,
         open_sink,
     }

@@ -1,0 +1,231 @@
+//! # ferry-plugin-s3
+//!
+//! Amazon S3 and S3-compatible gateways (MinIO, Ceph, …) as Ferry sources and sinks, on
+//! `object_store`'s S3 client with credentials from `aws-config`'s providers. One
+//! implementation, two plugins:
+//! - `s3` (`s3://`, `s3a://`, the `https://…amazonaws.com` forms): AWS defaults
+//!   (virtual-hosted addressing, https), or any endpoint with `--s3-endpoint`;
+//! - `minio` (`minio://host:port/bucket/`, `minios://…`): path-style addressing, http unless
+//!   `minios://`.
+//!
+//! Modules: [`config`] (typed options → settings), [`credentials`] (static keys, session
+//! tokens, profiles, AssumeRole, web identity, the default chain, with refresh before expiry),
+//! [`errors`] (S3 answers → Ferry error kinds), [`store`] (Source and Sink), [`upload`]
+//! (single and multipart uploads).
+
+pub mod config;
+pub mod credentials;
+pub mod errors;
+pub mod resolve;
+pub mod store;
+pub mod upload;
+
+use std::sync::Arc;
+
+use ferry_core::{Capabilities, Location, OptionKind, OptionSpec, PluginDescriptor, Sink, Source};
+
+pub use config::{Flavor, S3Settings};
+pub use store::S3Store;
+
+/// What S3 stores can do.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    list: true,
+    read: true,
+    range_read: true,
+    write: true,
+    delete: true,
+    atomic_write: true,
+    server_side_copy: true,
+    ..Capabilities::NONE
+};
+
+const fn value(name: &'static str, help: &'static str, env: &'static [&'static str]) -> OptionSpec {
+    OptionSpec {
+        namespace: "s3",
+        name,
+        help,
+        env,
+        kind: OptionKind::Value,
+    }
+}
+
+const fn secret(
+    name: &'static str,
+    help: &'static str,
+    env: &'static [&'static str],
+) -> OptionSpec {
+    OptionSpec {
+        namespace: "s3",
+        name,
+        help,
+        env,
+        kind: OptionKind::Secret,
+    }
+}
+
+const fn flag(name: &'static str, help: &'static str) -> OptionSpec {
+    OptionSpec {
+        namespace: "s3",
+        name,
+        help,
+        env: &[],
+        kind: OptionKind::Flag,
+    }
+}
+
+/// Options of the S3 and MinIO plugins (flags `--s3-…`, `--src-s3-…`, `--dst-s3-…`).
+pub const OPTIONS: &[OptionSpec] = &[
+    value(
+        "endpoint",
+        "S3 endpoint URL for S3-compatible servers, e.g. http://127.0.0.1:9000",
+        &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
+    ),
+    value(
+        "region",
+        "Region of the bucket",
+        &["AWS_REGION", "AWS_DEFAULT_REGION"],
+    ),
+    secret("access_key_id", "Access key id", &["AWS_ACCESS_KEY_ID"]),
+    secret(
+        "secret_access_key",
+        "Secret access key",
+        &["AWS_SECRET_ACCESS_KEY"],
+    ),
+    secret(
+        "session_token",
+        "Session token of temporary credentials",
+        &["AWS_SESSION_TOKEN"],
+    ),
+    value(
+        "profile",
+        "Profile of ~/.aws/config and ~/.aws/credentials",
+        &["AWS_PROFILE"],
+    ),
+    value(
+        "role_arn",
+        "Role to assume (STS AssumeRole, or web identity with --s3-web-identity-token-file)",
+        &["AWS_ROLE_ARN"],
+    ),
+    value("external_id", "External id for AssumeRole", &[]),
+    value(
+        "session_name",
+        "Session name for AssumeRole",
+        &["AWS_ROLE_SESSION_NAME"],
+    ),
+    value(
+        "session_duration",
+        "Lifetime of assumed-role credentials in seconds (refreshed before they expire)",
+        &[],
+    ),
+    value(
+        "web_identity_token_file",
+        "Web identity token file (with --s3-role-arn)",
+        &["AWS_WEB_IDENTITY_TOKEN_FILE"],
+    ),
+    value(
+        "sts_endpoint",
+        "STS endpoint URL",
+        &["AWS_ENDPOINT_URL_STS"],
+    ),
+    flag(
+        "path_style",
+        "Address buckets as https://host/bucket/ (default for custom endpoints and minio://)",
+    ),
+    flag(
+        "virtual_hosted",
+        "Address buckets as https://bucket.host/ (default for AWS)",
+    ),
+    flag("allow_http", "Allow plain-http endpoints"),
+    value(
+        "ca_cert",
+        "PEM file of an extra root certificate for https endpoints",
+        &["AWS_CA_BUNDLE"],
+    ),
+    value(
+        "checksum",
+        "Checksum sent with uploads: none (default; works with every gateway), sha256 or crc64nvme",
+        &[],
+    ),
+    flag("anonymous", "Send unsigned requests (public buckets)"),
+    value(
+        "resolve",
+        "Pin host names to addresses, HOST=IP[,HOST=IP] (like curl --resolve)",
+        &[],
+    ),
+    value(
+        "request_timeout",
+        "Seconds one request (one part of an upload) may take (default 300)",
+        &[],
+    ),
+];
+
+fn open_source_with(
+    flavor: Flavor,
+    location: Location,
+) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
+    Box::pin(async move {
+        let store = S3Store::open(location, flavor).await?;
+        store.check_bucket().await?;
+        Ok(Arc::new(store) as Arc<dyn Source>)
+    })
+}
+
+fn open_sink_with(
+    flavor: Flavor,
+    location: Location,
+) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
+    Box::pin(async move {
+        let store = S3Store::open(location, flavor).await?;
+        Ok(Arc::new(store) as Arc<dyn Sink>)
+    })
+}
+
+fn open_s3_source(
+    l: Location,
+) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
+    open_source_with(Flavor::S3, l)
+}
+fn open_s3_sink(
+    l: Location,
+) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
+    open_sink_with(Flavor::S3, l)
+}
+fn open_minio_source(
+    l: Location,
+) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
+    open_source_with(Flavor::Minio, l)
+}
+fn open_minio_sink(
+    l: Location,
+) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
+    open_sink_with(Flavor::Minio, l)
+}
+
+ferry_core::inventory::submit! {
+    PluginDescriptor {
+        name: "s3",
+        version: env!("CARGO_PKG_VERSION"),
+        schemes: &["s3"],
+        description: "Amazon S3 (s3://, s3a://, https://…amazonaws.com) and S3-compatible endpoints with --s3-endpoint",
+        capabilities: CAPABILITIES,
+        options: OPTIONS,
+        open_source: open_s3_source,
+        open_sink: open_s3_sink,
+    }
+}
+
+ferry_core::inventory::submit! {
+    PluginDescriptor {
+        name: "minio",
+        version: env!("CARGO_PKG_VERSION"),
+        schemes: &["minio"],
+        description: "MinIO and S3-compatible gateways: minio://host:port/bucket/ (http), minios:// (https)",
+        capabilities: CAPABILITIES,
+        options: OPTIONS,
+        open_source: open_minio_source,
+        open_sink: open_minio_sink,
+    }
+}
+
+/// Referenced by the CLI's `builtins` module so that the linker keeps these registrations.
+pub fn link() {}

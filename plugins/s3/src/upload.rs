@@ -1,0 +1,214 @@
+//! Uploads: one PUT for small objects, multipart for large ones, with the part size derived
+//! from the object size (S3 allows 10,000 parts), at most two parts in memory per object, and
+//! the upload aborted on any failure or cancellation so no orphan parts and no partial object
+//! remain.
+
+use std::sync::Mutex;
+
+use bytes::{Bytes, BytesMut};
+use ferry_core::{ByteStream, Error, ObjectKey, Result};
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
+use tokio::task::JoinHandle;
+
+use crate::errors::map_error;
+use crate::store::S3Store;
+
+/// Objects up to this size are uploaded with one PUT.
+pub const SINGLE_PUT_LIMIT: u64 = 8 * 1024 * 1024;
+/// Smallest part Ferry uploads (S3's minimum is 5 MiB).
+pub const MIN_PART_SIZE: u64 = 8 * 1024 * 1024;
+/// Parts Ferry aims to stay under (S3's limit is 10,000).
+pub const TARGET_MAX_PARTS: u64 = 9_000;
+/// Parts uploading at once for one object.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The part size for an object of `size` bytes: at least 8 MiB, a whole number of MiB, and
+/// small enough in count to stay under S3's 10,000 parts.
+pub fn part_size(size: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let needed = size.div_ceil(TARGET_MAX_PARTS);
+    needed.div_ceil(MIB).max(MIN_PART_SIZE / MIB) * MIB
+}
+
+/// Aborts that were started when an upload was dropped (cancellation); awaited by `flush`.
+static PENDING_ABORTS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Waits for the aborts of dropped uploads to finish.
+pub async fn wait_for_aborts() {
+    let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *PENDING_ABORTS.lock().expect("aborts"));
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// A multipart upload that is aborted unless completed.
+struct Guard {
+    upload: Option<Box<dyn MultipartUpload>>,
+}
+
+impl Guard {
+    async fn abort(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            if let Err(e) = upload.abort().await {
+                tracing::warn!(error = %e, "aborting a multipart upload failed; the bucket's lifecycle rule for incomplete uploads will remove its parts");
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                let task = handle.spawn(async move {
+                    let _ = upload.abort().await;
+                });
+                PENDING_ABORTS.lock().expect("aborts").push(task);
+            }
+        }
+    }
+}
+
+fn too_long(key: &ObjectKey, size: u64) -> Error {
+    Error::integrity(format!(
+        "the stream for {key} yields more than the announced {size} bytes"
+    ))
+    .with_key(key)
+}
+
+fn too_short(key: &ObjectKey, got: u64, size: u64) -> Error {
+    Error::integrity(format!(
+        "the stream for {key} ended after {got} of {size} bytes"
+    ))
+    .with_key(key)
+    .with_retryable(true)
+}
+
+/// Uploads exactly `size` bytes of `data` to `path`.
+pub async fn upload(
+    store: &S3Store,
+    path: &Path,
+    key: &ObjectKey,
+    size: u64,
+    mut data: ByteStream,
+) -> Result<()> {
+    let os = store.object_store();
+    let location = store.location_ref();
+    if size <= SINGLE_PUT_LIMIT {
+        let mut chunks = Vec::new();
+        let mut got = 0u64;
+        while let Some(chunk) = data.next().await {
+            let chunk = chunk?;
+            got += chunk.len() as u64;
+            if got > size {
+                return Err(too_long(key, size));
+            }
+            chunks.push(chunk);
+        }
+        if got != size {
+            return Err(too_short(key, got, size));
+        }
+        let payload: PutPayload = chunks.into_iter().collect();
+        os.put(path, payload)
+            .await
+            .map_err(|e| map_error(e, location, Some(key.as_str())))?;
+        return Ok(());
+    }
+
+    let part = part_size(size) as usize;
+    let upload = os
+        .put_multipart(path)
+        .await
+        .map_err(|e| map_error(e, location, Some(key.as_str())))?;
+    let mut guard = Guard {
+        upload: Some(upload),
+    };
+    let result = upload_parts(&mut guard, part, key, size, &mut data).await;
+    match result {
+        Ok(()) => {
+            let mut upload = guard.upload.take().expect("upload present");
+            if let Err(e) = upload.complete().await {
+                guard.upload = Some(upload);
+                guard.abort().await;
+                return Err(map_error(e, location, Some(key.as_str())));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            guard.abort().await;
+            Err(match e {
+                PartError::Stream(e) => e,
+                PartError::Store(e) => map_error(e, location, Some(key.as_str())),
+            })
+        }
+    }
+}
+
+enum PartError {
+    Stream(Error),
+    Store(object_store::Error),
+}
+
+async fn upload_parts(
+    guard: &mut Guard,
+    part: usize,
+    key: &ObjectKey,
+    size: u64,
+    data: &mut ByteStream,
+) -> std::result::Result<(), PartError> {
+    let upload = guard.upload.as_mut().expect("upload present");
+    let mut in_flight = FuturesUnordered::new();
+    let mut buffer = BytesMut::with_capacity(part);
+    let mut got = 0u64;
+    while let Some(chunk) = data.next().await {
+        let mut chunk: Bytes = chunk.map_err(PartError::Stream)?;
+        got += chunk.len() as u64;
+        if got > size {
+            return Err(PartError::Stream(too_long(key, size)));
+        }
+        while !chunk.is_empty() {
+            let take = (part - buffer.len()).min(chunk.len());
+            buffer.extend_from_slice(&chunk.split_to(take));
+            if buffer.len() == part {
+                let full = std::mem::replace(&mut buffer, BytesMut::with_capacity(part)).freeze();
+                in_flight.push(upload.put_part(PutPayload::from_bytes(full)));
+                while in_flight.len() >= PARTS_IN_FLIGHT {
+                    if let Some(r) = in_flight.next().await {
+                        r.map_err(PartError::Store)?;
+                    }
+                }
+            }
+        }
+    }
+    if got != size {
+        return Err(PartError::Stream(too_short(key, got, size)));
+    }
+    if !buffer.is_empty() {
+        in_flight.push(upload.put_part(PutPayload::from_bytes(buffer.freeze())));
+    }
+    while let Some(r) = in_flight.next().await {
+        r.map_err(PartError::Store)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_sizes_respect_limits() {
+        const MIB: u64 = 1024 * 1024;
+        assert_eq!(part_size(9 * MIB), 8 * MIB);
+        assert_eq!(part_size(1024 * MIB), 8 * MIB);
+        let five_tib = 5 * 1024 * 1024 * MIB;
+        let p = part_size(five_tib);
+        assert!(five_tib.div_ceil(p) <= 10_000);
+        assert_eq!(p % MIB, 0);
+        let ten_gib_parts = (10 * 1024 * MIB).div_ceil(part_size(10 * 1024 * MIB));
+        assert!(ten_gib_parts <= 10_000);
+    }
+}

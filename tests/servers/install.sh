@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the storage servers the tests run on 127.0.0.1 (see ../shared/docs/test-servers.md):
+#   moto_server (S3 + STS + IAM, PyPI moto[server]) and s3s-fs (disk-backed S3, crates.io).
+# Idempotent: what is already installed is kept. The test harness starts the servers itself.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+dir="$root/target/test-servers"
+mkdir -p "$dir"
+
+if python3 -c 'import moto, boto3' 2>/dev/null && command -v moto_server >/dev/null; then
+  echo "moto: $(python3 -c 'import moto; print(moto.__version__)') already installed"
+else
+  echo "moto: installing moto[server] 5.2.5 from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+fi
+
+if [ -x "$dir/bin/s3s-fs" ]; then
+  echo "s3s-fs: already installed in $dir/bin"
+else
+  echo "s3s-fs: installing 0.14.1 from crates.io (a few minutes)"
+  cargo install s3s-fs@0.14.1 --features binary --locked --root "$dir" --quiet
+fi

@@ -1,0 +1,225 @@
+//! Real storage servers on 127.0.0.1 for the tests, one instance per test binary, started on
+//! first use and killed when the test process exits (parent-death signal). A missing server is
+//! a test failure with instructions, never a skip.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running server.
+pub struct Server {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its data directory, when it has one.
+    pub data: Option<PathBuf>,
+    _child: Child,
+}
+
+impl Server {
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn install_hint(what: &str) -> String {
+    format!("{what} is not installed: run `bash tests/servers/install.sh` (or the README's test command, which does)")
+}
+
+fn spawn(mut command: Command, what: &str, port: u16) -> Child {
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when the
+    // thread that forked it exits.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    // The parent-death signal follows the forking *thread*: fork from a thread that lives as
+    // long as the test process, not from the test's own thread.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(command.spawn());
+        loop {
+            std::thread::park();
+        }
+    });
+    let child = rx
+        .recv()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: {e}", install_hint(what)));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// moto with authentication switched on, and the keys made for the tests.
+pub struct Moto {
+    /// The server.
+    pub server: Server,
+    /// What `tests/servers/moto_setup.py` printed: admin/reader keys, role ARN, buckets.
+    pub setup: Value,
+}
+
+impl Moto {
+    /// Admin access key id and secret (Allow *).
+    pub fn admin(&self) -> (String, String) {
+        key_pair(&self.setup["admin"])
+    }
+    /// Read-only access key id and secret.
+    pub fn reader(&self) -> (String, String) {
+        key_pair(&self.setup["reader"])
+    }
+    /// The role the admin may assume.
+    pub fn role_arn(&self) -> String {
+        self.setup["role_arn"].as_str().unwrap().to_string()
+    }
+}
+
+fn key_pair(v: &Value) -> (String, String) {
+    (
+        v["access_key_id"].as_str().unwrap().to_string(),
+        v["secret_access_key"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The moto server of this test binary.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = free_port();
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let child = spawn(cmd, "moto_server (PyPI moto[server])", port);
+        std::thread::sleep(Duration::from_millis(300));
+        let server = Server {
+            port,
+            data: None,
+            _child: child,
+        };
+        let out = Command::new("python3")
+            .arg(repo_root().join("tests/servers/moto_setup.py"))
+            .arg(server.endpoint())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", install_hint("python3 with boto3")));
+        assert!(
+            out.status.success(),
+            "moto setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let setup: Value = serde_json::from_slice(&out.stdout).unwrap();
+        Moto { server, setup }
+    })
+}
+
+/// The s3s-fs server of this test binary: keys `AK`/`SK`, buckets `bkt1`, `bkt2`.
+pub fn s3s() -> &'static Server {
+    static S3S: OnceLock<Server> = OnceLock::new();
+    S3S.get_or_init(|| {
+        let bin = std::env::var_os("FERRY_TEST_S3S_FS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target/test-servers/bin/s3s-fs"));
+        assert!(
+            bin.exists(),
+            "{}",
+            install_hint(&format!("s3s-fs ({})", bin.display()))
+        );
+        let data = std::env::temp_dir().join(format!("ferry-s3s-{}", std::process::id()));
+        for b in ["bkt1", "bkt2"] {
+            std::fs::create_dir_all(data.join(b)).unwrap();
+        }
+        let port = free_port();
+        let mut cmd = Command::new(&bin);
+        cmd.args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            S3S_KEY,
+            "--secret-key",
+            S3S_SECRET,
+            "--domain",
+            &format!("localhost:{port}"),
+        ])
+        .arg(&data);
+        let child = spawn(cmd, "s3s-fs", port);
+        Server {
+            port,
+            data: Some(data),
+            _child: child,
+        }
+    })
+}
+
+/// s3s-fs access key.
+pub const S3S_KEY: &str = "AK";
+/// s3s-fs secret key.
+pub const S3S_SECRET: &str = "SK";
+
+/// A unique folder name for one test, so tests sharing a bucket never meet.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// Temporary credentials from moto's STS (AssumeRole of `ferry-role` by the admin):
+/// (access key id, secret, session token).
+pub fn assume_role(moto: &Moto) -> (String, String, String) {
+    let (ak, sk) = moto.admin();
+    let script = r#"
+import json, sys, boto3
+sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+c = sts.assume_role(RoleArn=sys.argv[4], RoleSessionName="test", DurationSeconds=900)["Credentials"]
+print(json.dumps([c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]))
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &moto.server.endpoint(),
+            &ak,
+            &sk,
+            &moto.role_arn(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    (v[0].clone(), v[1].clone(), v[2].clone())
+}
