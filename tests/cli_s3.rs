@@ -152,6 +152,42 @@ fn large_objects_go_multipart_and_arrive_whole() {
 }
 
 #[test]
+fn upload_checksums_are_an_option() {
+    let moto = moto();
+    let (ak, sk) = moto.admin();
+    let endpoint = moto.server.endpoint();
+    let env = vec![
+        ("AWS_ACCESS_KEY_ID", ak),
+        ("AWS_SECRET_ACCESS_KEY", sk),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ];
+    for checksum in ["sha256", "crc64nvme", "none"] {
+        let dest = format!("s3://ferry-b/{}/", unique(checksum));
+        migrate_ok(
+            &[
+                sample_backup().to_str().unwrap(),
+                &dest,
+                "--s3-checksum",
+                checksum,
+            ],
+            &env,
+        );
+    }
+    let out = ferry_env(
+        &[
+            "migrate",
+            sample_backup().to_str().unwrap(),
+            "s3://ferry-b/x/",
+            "--s3-checksum",
+            "md5",
+        ],
+        &env_refs(&env),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("none, sha256 or crc64nvme"));
+}
+
+#[test]
 fn virtual_hosted_addressing_is_an_option() {
     let s3s = s3s();
     let folder = unique("vhost");
@@ -186,4 +222,93 @@ fn virtual_hosted_addressing_is_an_option() {
     );
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["backups"][0]["inventory"]["objects"], 37);
+}
+
+#[test]
+fn milvus_backup_config_v1_and_v2_name_the_source() {
+    let s3s = s3s();
+    let folder = unique("cfg");
+    let keys = vec![
+        ("AWS_ACCESS_KEY_ID", S3S_KEY.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", S3S_SECRET.to_string()),
+    ];
+    let root = format!("minio://127.0.0.1:{}/bkt1/{folder}/backup/", s3s.port);
+    migrate_ok(&[sample_backup().to_str().unwrap(), &root], &keys);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = tmp.path().join("v1.yaml");
+    std::fs::write(
+        &v1,
+        format!(
+            "minio:\n  storageType: minio\n  address: 127.0.0.1\n  port: {}\n  accessKeyID: {S3S_KEY}\n  secretAccessKey: {S3S_SECRET}\n  useSSL: false\n  bucketName: milvus-bucket\n  rootPath: files\n  backupBucketName: bkt1\n  backupRootPath: {folder}/backup\nbackup:\n  maxSegmentGroupSize: 2G\n",
+            s3s.port
+        ),
+    )
+    .unwrap();
+    let v2 = tmp.path().join("v2.yaml");
+    std::fs::write(
+        &v2,
+        format!(
+            "configVersion: v2\nmilvus:\n  storage:\n    provider: minio\n    address: 127.0.0.1\n    port: {}\n    bucketName: milvus-bucket\n    rootPath: files\n    auth:\n      type: static\n      accessKeyID: {S3S_KEY}\n      secretAccessKey: {S3S_SECRET}\nbackup:\n  storage:\n    bucketName: bkt1\n    rootPath: {folder}/backup\n",
+            s3s.port
+        ),
+    )
+    .unwrap();
+    for config in [&v1, &v2] {
+        // No keys in the environment: they come from the file.
+        let (code, doc) = ferry_json_env(
+            &[
+                "inspect",
+                "--milvus-backup-config",
+                config.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{doc}");
+        assert_eq!(doc["location"], root);
+        assert_eq!(doc["backups"][0]["inventory"]["total_entities"], 3500);
+        let out = tmp.path().join(config.file_stem().unwrap());
+        let (code, doc) = ferry_json_env(
+            &[
+                "migrate",
+                "--milvus-backup-config",
+                config.to_str().unwrap(),
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{doc}");
+        assert_eq!(tree(&sample_backup()), tree(&out.join("real_backup_1")));
+    }
+    let unsupported = tmp.path().join("oss.yaml");
+    std::fs::write(
+        &unsupported,
+        "minio:\n  storageType: aliyun\n  bucketName: b\n",
+    )
+    .unwrap();
+    let out = ferry_env(
+        &[
+            "inspect",
+            "--milvus-backup-config",
+            unsupported.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    assert!(
+        text(&out).contains("--s3-endpoint https://oss-<region>.aliyuncs.com"),
+        "{}",
+        text(&out)
+    );
+    let out = ferry_env(
+        &[
+            "migrate",
+            "--milvus-backup-config",
+            v1.to_str().unwrap(),
+            "a",
+            "b",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }

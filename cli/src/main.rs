@@ -59,10 +59,22 @@ struct OutputArgs {
     json: bool,
 }
 
+/// Where the source is: a location argument, or milvus-backup's configuration file.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Read the source's storage, bucket, root path and credentials from the backup.yaml that
+    /// milvus-backup runs with (v1 or v2); the SOURCE argument is then left out.
+    #[arg(long, value_name = "FILE")]
+    milvus_backup_config: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Args)]
 struct InspectArgs {
-    /// A backup folder, or a folder/bucket prefix holding backup folders.
-    location: String,
+    /// A backup folder, or a folder/bucket prefix holding backup folders (left out with
+    /// --milvus-backup-config).
+    location: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Only these backups (repeatable).
     #[arg(long = "backup", value_name = "NAME")]
     backups: Vec<String>,
@@ -75,10 +87,13 @@ struct InspectArgs {
 
 #[derive(Debug, Args)]
 struct MigrateArgs {
-    /// Where the backup is: a backup folder, or a root holding backup folders.
-    source: String,
-    /// Where the target reads backups; each backup lands in <DESTINATION>/<name>/.
-    destination: String,
+    /// SOURCE then DESTINATION. SOURCE: a backup folder, or a root holding backup folders
+    /// (left out with --milvus-backup-config). DESTINATION: where the target reads backups;
+    /// each backup lands in <DESTINATION>/<name>/.
+    #[arg(value_name = "SOURCE> <DESTINATION", num_args = 1..=2, required = true)]
+    locations: Vec<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Only these backups (repeatable; default: every backup found).
     #[arg(long = "backup", value_name = "NAME")]
     backups: Vec<String>,
@@ -109,10 +124,13 @@ struct MigrateArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// The original: a backup folder or a root holding backup folders.
-    source: String,
-    /// The copy: the destination root given to `migrate`, or the copied backup folder itself.
-    destination: String,
+    /// SOURCE then DESTINATION. SOURCE: the original, a backup folder or a root holding backup
+    /// folders (left out with --milvus-backup-config). DESTINATION: the copy, the root given to
+    /// `migrate` or the copied backup folder itself.
+    #[arg(value_name = "SOURCE> <DESTINATION", num_args = 1..=2, required = true)]
+    locations: Vec<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Only these backups (repeatable).
     #[arg(long = "backup", value_name = "NAME")]
     backups: Vec<String>,

@@ -19,6 +19,73 @@ pub fn parse(context: &Context, side: Option<Side>, role: &str, input: &str) -> 
     Ok(location)
 }
 
+/// What names the source: a location argument or milvus-backup's configuration.
+#[derive(Debug, Clone)]
+pub enum SourceSpec {
+    /// A path or URL.
+    Location(String),
+    /// milvus-backup's backup.yaml.
+    MilvusBackupConfig(std::path::PathBuf),
+}
+
+impl SourceSpec {
+    /// Splits `SOURCE DESTINATION` (or only `DESTINATION` with a configuration file).
+    pub fn with_destination(
+        locations: &[String],
+        config: Option<&std::path::Path>,
+    ) -> Result<(SourceSpec, String)> {
+        match (config, locations) {
+            (Some(c), [dest]) => Ok((SourceSpec::MilvusBackupConfig(c.to_path_buf()), dest.clone())),
+            (None, [src, dest]) => Ok((SourceSpec::Location(src.clone()), dest.clone())),
+            (Some(_), _) => Err(Error::invalid_input(
+                "with --milvus-backup-config give only the DESTINATION: the source comes from the configuration",
+            )),
+            (None, _) => Err(Error::invalid_input("give a SOURCE and a DESTINATION")),
+        }
+    }
+
+    /// A single location (inspect).
+    pub fn single(
+        location: Option<&String>,
+        config: Option<&std::path::Path>,
+    ) -> Result<SourceSpec> {
+        match (location, config) {
+            (Some(l), None) => Ok(SourceSpec::Location(l.clone())),
+            (None, Some(c)) => Ok(SourceSpec::MilvusBackupConfig(c.to_path_buf())),
+            (Some(_), Some(_)) => Err(Error::invalid_input(
+                "give either a LOCATION or --milvus-backup-config, not both",
+            )),
+            (None, None) => Err(Error::invalid_input(
+                "give a LOCATION (or --milvus-backup-config FILE)",
+            )),
+        }
+    }
+}
+
+/// Opens the source named by `spec`.
+pub async fn open_source_spec(
+    context: &Context,
+    side: Option<Side>,
+    spec: &SourceSpec,
+) -> Result<Arc<dyn Source>> {
+    match spec {
+        SourceSpec::Location(input) => open_source(context, side, "source", input).await,
+        SourceSpec::MilvusBackupConfig(path) => {
+            let storage = ferry_core::milvus_config::read_backup_storage(path)?;
+            let mut location = storage
+                .to_location()
+                .map_err(|e| e.context(format!("the source in {}", path.display())))?;
+            context.flags.configure(&mut location, side)?;
+            tracing::info!(location = %location, "source from the milvus-backup configuration");
+            context
+                .registry
+                .open_source(&location)
+                .await
+                .map_err(|e| e.context(format!("the source (from {})", path.display())))
+        }
+    }
+}
+
 /// Opens a source for reading.
 pub async fn open_source(
     context: &Context,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod key;
 pub mod location;
 pub mod migrate;
+pub mod milvus_config;
 pub mod object;
 pub mod options;
 pub mod redact;

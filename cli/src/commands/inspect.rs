@@ -19,7 +19,11 @@ struct InspectDocument {
 
 /// Runs the command; exit code 6 when any backup has errors.
 pub async fn run(context: &Context, args: InspectArgs) -> Result<u8> {
-    let source = stores::open_source(context, None, "location", &args.location).await?;
+    let spec = stores::SourceSpec::single(
+        args.location.as_ref(),
+        args.config.milvus_backup_config.as_deref(),
+    )?;
+    let source = stores::open_source_spec(context, None, &spec).await?;
     let (discovery, chosen) = select_backups(source.as_ref(), &args.backups).await?;
     let mut reports = Vec::new();
     for reference in &chosen {

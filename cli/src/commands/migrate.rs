@@ -21,8 +21,12 @@ struct MigrateDocument<'a> {
 
 /// Runs the command.
 pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
-    let source = stores::open_source(context, Some(Side::Source), "source", &args.source).await?;
-    let (sink, dest_reader) = stores::open_destination(context, &args.destination).await?;
+    let (spec, destination) = stores::SourceSpec::with_destination(
+        &args.locations,
+        args.config.milvus_backup_config.as_deref(),
+    )?;
+    let source = stores::open_source_spec(context, Some(Side::Source), &spec).await?;
+    let (sink, dest_reader) = stores::open_destination(context, &destination).await?;
     let options = MigrateOptions {
         backups: args.backups.clone(),
         transfer: TransferOptions {

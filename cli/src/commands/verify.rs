@@ -48,12 +48,16 @@ async fn locate_copy(target: &dyn Source, name: &str) -> Result<BackupRef> {
 
 /// Runs the command; exit code 8 when anything differs.
 pub async fn run(context: &Context, args: VerifyArgs) -> Result<u8> {
-    let source = stores::open_source(context, Some(Side::Source), "source", &args.source).await?;
+    let (spec, destination) = stores::SourceSpec::with_destination(
+        &args.locations,
+        args.config.milvus_backup_config.as_deref(),
+    )?;
+    let source = stores::open_source_spec(context, Some(Side::Source), &spec).await?;
     let target = stores::open_source(
         context,
         Some(Side::Destination),
         "destination",
-        &args.destination,
+        &destination,
     )
     .await?;
     let (_, chosen) = select_backups(source.as_ref(), &args.backups).await?;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::redact::Secret;
 
+pub(crate) use forms::normalise_prefix;
 pub use forms::{parse_location, KNOWN_FORMS};
 
 /// The canonical scheme of local-disk locations.
