@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::servers::{assume_role, moto, unique};
+use support::servers::{assume_role, moto, moto_open, unique};
 use support::*;
 
 fn endpoint() -> String {
@@ -385,4 +385,68 @@ fn credentials_that_expire_during_a_copy_are_refreshed() {
         "old keys were retired during the copy: {rotations:?}"
     );
     assert!(!doc.to_string().contains(&sk));
+}
+
+#[test]
+fn web_identity_token_file_with_role() {
+    // moto checks no signatures on this instance (see moto_open): what is tested is Ferry's
+    // exchange of the token file for credentials through STS, which fails loudly if broken.
+    let server = moto_open();
+    let ep = server.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.test-web-identity-token.sig").unwrap();
+    let dest = format!("s3://ferry-open/{}/", unique("webid"));
+    let sample = sample_backup();
+    let role = "arn:aws:iam::123456789012:role/ferry-web";
+    let env = [
+        ("AWS_ENDPOINT_URL_STS", ep.as_str()),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let (code, t) = run(
+        &[
+            "migrate",
+            sample.to_str().unwrap(),
+            &dest,
+            "--s3-endpoint",
+            &ep,
+            "--s3-role-arn",
+            role,
+            "--s3-web-identity-token-file",
+            token.to_str().unwrap(),
+        ],
+        &env,
+        &["test-web-identity-token"],
+    );
+    assert_eq!(code, 0, "{t}");
+    // A missing token file is a clear credentials error.
+    let (code, t) = run(
+        &[
+            "inspect",
+            &dest,
+            "--s3-endpoint",
+            &ep,
+            "--s3-role-arn",
+            role,
+            "--s3-web-identity-token-file",
+            "/nonexistent/token",
+        ],
+        &env,
+        &[],
+    );
+    assert_eq!(code, 5, "{t}");
+    assert!(t.contains("no usable S3 credentials"), "{t}");
+    // The standard environment variables.
+    let env = [
+        ("AWS_ENDPOINT_URL_STS", ep.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap()),
+        ("AWS_ROLE_ARN", role),
+    ];
+    let (code, t) = run(
+        &["inspect", &dest, "--s3-endpoint", &ep],
+        &env,
+        &["test-web-identity-token"],
+    );
+    assert_eq!(code, 0, "{t}");
 }

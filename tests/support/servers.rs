@@ -139,6 +139,24 @@ pub fn moto() -> &'static Moto {
     })
 }
 
+/// A second moto server that does not check authentication, with bucket `ferry-open`: for flows
+/// moto cannot serve with authentication on (its enforcing mode answers the unsigned
+/// AssumeRoleWithWebIdentity call with HTTP 500).
+pub fn moto_open() -> &'static Server {
+    static MOTO_OPEN: OnceLock<Server> = OnceLock::new();
+    MOTO_OPEN.get_or_init(|| {
+        let port = free_port();
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let child = spawn(cmd, "moto_server (PyPI moto[server])", port);
+        let server = Server { port, data: None, _child: child };
+        let script = "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x').create_bucket(Bucket='ferry-open')";
+        let out = Command::new("python3").args(["-c", script, &server.endpoint()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        server
+    })
+}
+
 /// The s3s-fs server of this test binary: keys `AK`/`SK`, buckets `bkt1`, `bkt2`.
 pub fn s3s() -> &'static Server {
     static S3S: OnceLock<Server> = OnceLock::new();
