@@ -20,3 +20,10 @@ else
   echo "s3s-fs: installing 0.14.1 from crates.io (a few minutes)"
   cargo install s3s-fs@0.14.1 --features binary --locked --root "$dir" --quiet
 fi
+
+if [ -f "$dir/azurite/node_modules/azurite/dist/src/blob/main.js" ]; then
+  echo "azurite: already installed in $dir/azurite"
+else
+  echo "azurite: installing 3.37.0 from npm"
+  npm install --silent --no-audit --no-fund --prefix "$dir/azurite" azurite@3.37.0
+fi

@@ -10,22 +10,20 @@
 //!
 //! Modules: [`config`] (typed options → settings), [`credentials`] (static keys, session
 //! tokens, profiles, AssumeRole, web identity, the default chain, with refresh before expiry),
-//! [`errors`] (S3 answers → Ferry error kinds), [`store`] (Source and Sink), [`upload`]
-//! (single and multipart uploads).
+//! [`errors`] (S3 answers → Ferry error kinds), [`client`] (the configured client), [`resolve`]
+//! (pinned host names). Listing, reading, uploads and copies are `ferry-objectstore`'s.
 
+pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod errors;
 pub mod resolve;
-pub mod store;
-pub mod upload;
 
 use std::sync::Arc;
 
 use ferry_core::{Capabilities, Location, OptionKind, OptionSpec, PluginDescriptor, Sink, Source};
 
 pub use config::{Flavor, S3Settings};
-pub use store::S3Store;
 
 /// What S3 stores can do.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -164,8 +162,8 @@ fn open_source_with(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
     Box::pin(async move {
-        let store = S3Store::open(location, flavor).await?;
-        store.check_bucket().await?;
+        let store = client::open(location, flavor).await?;
+        store.check_container().await?;
         Ok(Arc::new(store) as Arc<dyn Source>)
     })
 }
@@ -175,7 +173,7 @@ fn open_sink_with(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
     Box::pin(async move {
-        let store = S3Store::open(location, flavor).await?;
+        let store = client::open(location, flavor).await?;
         Ok(Arc::new(store) as Arc<dyn Sink>)
     })
 }

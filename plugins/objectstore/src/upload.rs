@@ -1,7 +1,7 @@
-//! Uploads: one PUT for small objects, multipart for large ones, with the part size derived
-//! from the object size (S3 allows 10,000 parts), at most two parts in memory per object, and
-//! the upload aborted on any failure or cancellation so no orphan parts and no partial object
-//! remain.
+//! Uploads: one PUT for small objects, multipart (S3 parts, Azure blocks) for large ones, with
+//! the part size derived from the object size and the store's part limit, at most two parts in
+//! memory per object, and the upload aborted on any failure or cancellation so no orphan parts
+//! and no partial object remain.
 
 use std::sync::Mutex;
 
@@ -13,24 +13,43 @@ use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
 
-use crate::errors::map_error;
-use crate::store::S3Store;
+use crate::backend::ObjectStoreBackend;
 
-/// Objects up to this size are uploaded with one PUT.
-pub const SINGLE_PUT_LIMIT: u64 = 8 * 1024 * 1024;
-/// Smallest part Ferry uploads (S3's minimum is 5 MiB).
-pub const MIN_PART_SIZE: u64 = 8 * 1024 * 1024;
-/// Parts Ferry aims to stay under (S3's limit is 10,000).
-pub const TARGET_MAX_PARTS: u64 = 9_000;
 /// Parts uploading at once for one object.
 const PARTS_IN_FLIGHT: usize = 2;
 
-/// The part size for an object of `size` bytes: at least 8 MiB, a whole number of MiB, and
-/// small enough in count to stay under S3's 10,000 parts.
-pub fn part_size(size: u64) -> u64 {
-    const MIB: u64 = 1024 * 1024;
-    let needed = size.div_ceil(TARGET_MAX_PARTS);
-    needed.div_ceil(MIB).max(MIN_PART_SIZE / MIB) * MIB
+/// Upload sizes of a store.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadPolicy {
+    /// Objects up to this size are uploaded with one request.
+    pub single_put_limit: u64,
+    /// Smallest part.
+    pub min_part_size: u64,
+    /// Parts to stay under (S3 allows 10,000; Azure 50,000 blocks).
+    pub max_parts: u64,
+}
+
+impl UploadPolicy {
+    /// S3's limits: 5 MiB minimum part, 10,000 parts (Ferry: 8 MiB parts, stays under 9,000).
+    pub const S3: UploadPolicy = UploadPolicy {
+        single_put_limit: 8 * 1024 * 1024,
+        min_part_size: 8 * 1024 * 1024,
+        max_parts: 9_000,
+    };
+    /// Azure's limits: 50,000 blocks per blob (Ferry: 8 MiB blocks, stays under 45,000).
+    pub const AZURE: UploadPolicy = UploadPolicy {
+        single_put_limit: 8 * 1024 * 1024,
+        min_part_size: 8 * 1024 * 1024,
+        max_parts: 45_000,
+    };
+
+    /// The part size for an object of `size` bytes: at least the minimum, a whole number of
+    /// MiB, and few enough parts to stay under the limit.
+    pub fn part_size(&self, size: u64) -> u64 {
+        const MIB: u64 = 1024 * 1024;
+        let needed = size.div_ceil(self.max_parts);
+        needed.div_ceil(MIB).max(self.min_part_size.div_ceil(MIB)) * MIB
+    }
 }
 
 /// Aborts that were started when an upload was dropped (cancellation); awaited by `flush`.
@@ -89,15 +108,15 @@ fn too_short(key: &ObjectKey, got: u64, size: u64) -> Error {
 
 /// Uploads exactly `size` bytes of `data` to `path`.
 pub async fn upload(
-    store: &S3Store,
+    backend: &ObjectStoreBackend,
+    policy: &UploadPolicy,
     path: &Path,
     key: &ObjectKey,
     size: u64,
     mut data: ByteStream,
 ) -> Result<()> {
-    let os = store.object_store();
-    let location = store.location_ref();
-    if size <= SINGLE_PUT_LIMIT {
+    let os = backend.object_store();
+    if size <= policy.single_put_limit {
         let mut chunks = Vec::new();
         let mut got = 0u64;
         while let Some(chunk) = data.next().await {
@@ -114,15 +133,15 @@ pub async fn upload(
         let payload: PutPayload = chunks.into_iter().collect();
         os.put(path, payload)
             .await
-            .map_err(|e| map_error(e, location, Some(key.as_str())))?;
+            .map_err(|e| backend.map(e, Some(key.as_str())))?;
         return Ok(());
     }
 
-    let part = part_size(size) as usize;
+    let part = policy.part_size(size) as usize;
     let upload = os
         .put_multipart(path)
         .await
-        .map_err(|e| map_error(e, location, Some(key.as_str())))?;
+        .map_err(|e| backend.map(e, Some(key.as_str())))?;
     let mut guard = Guard {
         upload: Some(upload),
     };
@@ -133,7 +152,7 @@ pub async fn upload(
             if let Err(e) = upload.complete().await {
                 guard.upload = Some(upload);
                 guard.abort().await;
-                return Err(map_error(e, location, Some(key.as_str())));
+                return Err(backend.map(e, Some(key.as_str())));
             }
             Ok(())
         }
@@ -141,7 +160,7 @@ pub async fn upload(
             guard.abort().await;
             Err(match e {
                 PartError::Stream(e) => e,
-                PartError::Store(e) => map_error(e, location, Some(key.as_str())),
+                PartError::Store(e) => backend.map(e, Some(key.as_str())),
             })
         }
     }
@@ -202,13 +221,16 @@ mod tests {
     #[test]
     fn part_sizes_respect_limits() {
         const MIB: u64 = 1024 * 1024;
-        assert_eq!(part_size(9 * MIB), 8 * MIB);
-        assert_eq!(part_size(1024 * MIB), 8 * MIB);
+        let s3 = UploadPolicy::S3;
+        assert_eq!(s3.part_size(9 * MIB), 8 * MIB);
+        assert_eq!(s3.part_size(1024 * MIB), 8 * MIB);
         let five_tib = 5 * 1024 * 1024 * MIB;
-        let p = part_size(five_tib);
+        let p = s3.part_size(five_tib);
         assert!(five_tib.div_ceil(p) <= 10_000);
         assert_eq!(p % MIB, 0);
-        let ten_gib_parts = (10 * 1024 * MIB).div_ceil(part_size(10 * 1024 * MIB));
-        assert!(ten_gib_parts <= 10_000);
+        assert!((10 * 1024 * MIB).div_ceil(s3.part_size(10 * 1024 * MIB)) <= 10_000);
+        let az = UploadPolicy::AZURE;
+        let huge = 190 * 1024 * 1024 * MIB;
+        assert!(huge.div_ceil(az.part_size(huge)) <= 50_000);
     }
 }

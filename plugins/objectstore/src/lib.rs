@@ -1,0 +1,12 @@
+//! # ferry-objectstore
+//!
+//! The code every `object_store`-based plugin shares: a container prefix as a Ferry
+//! [`Source`](ferry_core::Source) and [`Sink`](ferry_core::Sink) ([`ObjectStoreBackend`]), and
+//! uploads ([`upload`]) with bounded memory and nothing partial left behind. Plugins bring the
+//! configured client, their error mapping and their limits.
+
+pub mod backend;
+pub mod upload;
+
+pub use backend::{BackendConfig, CopyPolicy, ErrorMapper, ObjectStoreBackend};
+pub use upload::{wait_for_aborts, UploadPolicy};
