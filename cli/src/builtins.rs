@@ -8,4 +8,6 @@ pub fn link() {
     ferry_plugin_local::link();
     #[cfg(feature = "plugin-s3")]
     ferry_plugin_s3::link();
+    #[cfg(feature = "plugin-azure")]
+    ferry_plugin_azure::link();
 }

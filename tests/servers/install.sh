@@ -14,6 +14,13 @@ else
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
 fi
 
+if python3 -c 'import azure.storage.blob' 2>/dev/null; then
+  echo "azure-storage-blob: already installed (prepares Azurite's containers and SAS tokens)"
+else
+  echo "azure-storage-blob: installing from PyPI (prepares Azurite's containers and SAS tokens)"
+  python3 -m pip install --quiet --disable-pip-version-check 'azure-storage-blob==12.31.1'
+fi
+
 if [ -x "$dir/bin/s3s-fs" ]; then
   echo "s3s-fs: already installed in $dir/bin"
 else

@@ -197,6 +197,201 @@ pub fn s3s() -> &'static Server {
     })
 }
 
+/// Azurite's well-known development account.
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+/// Azurite's well-known development key.
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Azurite (blob service) of this test binary, with containers `ferry-a` and `ferry-b`.
+pub fn azurite() -> &'static Server {
+    static AZURITE: OnceLock<Server> = OnceLock::new();
+    AZURITE.get_or_init(|| {
+        let main = repo_root()
+            .join("target/test-servers/azurite/node_modules/azurite/dist/src/blob/main.js");
+        assert!(main.exists(), "{}", install_hint("azurite"));
+        let port = free_port();
+        let mut cmd = Command::new("node");
+        cmd.arg(&main).args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--inMemoryPersistence",
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--silent",
+        ]);
+        let child = spawn(cmd, "azurite (npm)", port);
+        let server = Server {
+            port,
+            data: None,
+            _child: child,
+        };
+        azurite_setup(&server, &["containers", "ferry-a", "ferry-b"]);
+        server
+    })
+}
+
+/// An Azurite over https with OAuth (`--oauth basic`), its certificate signed by a CA made for
+/// the test: returns the server and the CA's PEM file. Started for the calling test alone.
+pub fn azurite_https_oauth(dir: &Path) -> (Server, PathBuf) {
+    let main =
+        repo_root().join("target/test-servers/azurite/node_modules/azurite/dist/src/blob/main.js");
+    assert!(main.exists(), "{}", install_hint("azurite"));
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ferry-test-ca",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let port = free_port();
+    let mut cmd = Command::new("node");
+    cmd.arg(&main)
+        .args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--inMemoryPersistence",
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--silent",
+            "--oauth",
+            "basic",
+        ])
+        .arg("--cert")
+        .arg(dir.join("cert.pem"))
+        .arg("--key")
+        .arg(dir.join("key.pem"));
+    let child = spawn(cmd, "azurite (npm)", port);
+    let server = Server {
+        port,
+        data: None,
+        _child: child,
+    };
+    let ca = dir.join("ca.pem");
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/servers/azurite_setup.py"))
+        .arg(format!("https://127.0.0.1:{port}/{AZURITE_ACCOUNT}"))
+        .args(["containers", "ferry-tls"])
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (server, ca)
+}
+
+/// An unsigned JWT that Azurite's `--oauth basic` accepts (it checks claims, not signatures).
+pub fn azurite_token(expires_in_secs: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let b64 = |v: &Value| {
+        let text = v.to_string();
+        let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = (u32::from(chunk[0]) << 16)
+                | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*chunk.get(2).unwrap_or(&0));
+            for i in 0..=chunk.len() {
+                out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    let tenant = "ab1f708d-50f6-404c-a006-d71b2ac7a606";
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    let claims = serde_json::json!({"aud": "https://storage.azure.com", "iss": format!("https://sts.windows.net/{tenant}/"),
+        "iat": now - 60, "nbf": now - 60, "exp": now + expires_in_secs, "oid": "ferry-test", "tid": tenant});
+    format!("{}.{}.c2ln", b64(&header), b64(&claims))
+}
+
+impl Server {
+    /// Azurite's blob service URL with the account: `http://127.0.0.1:<port>/devstoreaccount1`.
+    pub fn azure_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", self.port)
+    }
+}
+
+/// Runs tests/servers/azurite_setup.py against `server`; returns its stdout.
+pub fn azurite_setup(server: &Server, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/servers/azurite_setup.py"))
+        .arg(server.azure_endpoint())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", install_hint("python3 with azure-storage-blob")));
+    assert!(
+        out.status.success(),
+        "azurite setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// s3s-fs access key.
 pub const S3S_KEY: &str = "AK";
 /// s3s-fs secret key.

@@ -36,6 +36,9 @@ pub struct BackendConfig {
     pub prefix: String,
     /// The object_store client, bound to one container.
     pub store: Arc<dyn ObjectStore>,
+    /// A client for server-side copy requests, when they need other credentials than `store`
+    /// (e.g. a SAS that also authorises the copy's source).
+    pub copy_store: Option<Arc<dyn ObjectStore>>,
     /// The plugin's error mapping.
     pub map_error: ErrorMapper,
     /// Store and credentials identity for server-side copies (`None`: never copy server-side).
@@ -323,7 +326,9 @@ impl Sink for ObjectStoreBackend {
             return upload(self, &self.config.upload, &to, key, size, body).await;
         }
         self.config
-            .store
+            .copy_store
+            .as_ref()
+            .unwrap_or(&self.config.store)
             .copy(&from, &to)
             .await
             .map_err(|e| self.map(e, Some(key.as_str())))?;

@@ -97,6 +97,7 @@ pub async fn open(location: Location, flavor: Flavor) -> Result<ObjectStoreBacke
         copy_domain: Some(settings.copy_domain()),
         location,
         store: Arc::new(store),
+        copy_store: None,
         map_error,
         capabilities: CAPABILITIES,
         upload: UploadPolicy::S3,
