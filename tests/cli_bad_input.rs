@@ -253,7 +253,7 @@ fn hostile_locations() {
         ("s3://AKIA:SECRETKEY@bkt/x/", 3, "credentials"),
         ("https://example.com/bucket/x/", 3, "not a form"),
         ("nosuchscheme://bkt/x/", 10, "file"),
-        ("gs://bkt/x/", 10, "no plugin serves the scheme \"gs\""),
+        ("hdfs://bkt/x/", 10, "no plugin serves the scheme \"hdfs\""),
     ] {
         let out = ferry(&["migrate", location, dest.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(code), "{location}: {}", text(&out));

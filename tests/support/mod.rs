@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod servers;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,19 @@ pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Output {
             cmd.env_remove(k);
         }
     }
+    // A safety net: any request that would leave loopback goes to a closed local port instead.
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env(var, "http://127.0.0.1:9");
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost,.localhost,::1")
+        .env("no_proxy", "127.0.0.1,localhost,.localhost,::1");
     cmd.env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/ferry-test/config")
         .env(

