@@ -25,6 +25,11 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    /// Where jobs are recorded (default: $FERRY_STATE_DIR, else $XDG_STATE_HOME/ferry, else
+    /// ~/.local/state/ferry).
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +54,63 @@ enum Command {
     /// List the storage plugins this ferry knows.
     #[command(after_help = "Example:\n  ferry plugins --json")]
     Plugins(PluginsArgs),
+    /// Recorded migrations: list, show, resume, cancel, remove.
+    #[command(
+        after_help = "Examples:\n  ferry jobs list\n  ferry jobs show 3f2a\n  ferry jobs resume 3f2a\n  ferry jobs cancel 3f2a\n  ferry jobs prune --older-than 30d"
+    )]
+    Jobs(JobsArgs),
+}
+
+#[derive(Debug, Args)]
+struct JobsArgs {
+    #[command(subcommand)]
+    command: JobsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Every recorded job, newest first.
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// One job: state, progress, throughput, ETA, entities per collection, error log.
+    Show {
+        /// Job id (a unique prefix is enough) or name.
+        id: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Run an interrupted, cancelled or failed job again: copies only what is missing or
+    /// changed, then verifies. Secrets come from this run's flags and environment.
+    Resume {
+        /// Job id (a unique prefix is enough) or name.
+        id: String,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Stop a job running in another process (it stops cleanly, nothing partial is left).
+    Cancel {
+        /// Job id (a unique prefix is enough) or name.
+        id: String,
+        /// Seconds to wait for the job to stop.
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
+    },
+    /// Remove a job that is not running.
+    Rm {
+        /// Job id (a unique prefix is enough) or name.
+        id: String,
+    },
+    /// Remove finished jobs older than an age (30d, 12h, 45m).
+    Prune {
+        /// Age, e.g. 30d.
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+    },
 }
 
 /// Options shared by commands that print reports.
@@ -118,6 +180,9 @@ struct MigrateArgs {
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
+    /// A name for the job (usable in place of its id).
+    #[arg(long, value_name = "NAME")]
+    job_name: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -167,6 +232,8 @@ pub struct Context {
     pub registry: std::sync::Arc<ferry_core::Registry>,
     /// Storage option flags of the subcommand.
     pub flags: plugin_flags::PluginFlags,
+    /// `--state-dir`.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -181,9 +248,17 @@ fn main() -> ExitCode {
     let specs = registry.option_specs();
     let matches = plugin_flags::augment(Cli::command(), &specs).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let sub = matches.subcommand().map(|(name, m)| {
+        // `ferry jobs resume` takes the storage flags of its own subcommand.
+        match (name, m.subcommand()) {
+            ("jobs", Some((_, inner))) => inner.clone(),
+            _ => m.clone(),
+        }
+    });
     let context = Context {
         registry,
-        flags: plugin_flags::PluginFlags::new(matches.subcommand().map(|(_, m)| m.clone()), specs),
+        flags: plugin_flags::PluginFlags::new(sub, specs),
+        state_dir: cli.state_dir.clone(),
     };
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +277,15 @@ fn main() -> ExitCode {
             Command::Migrate(a) => (a.output.json, commands::migrate::run(&context, a).await),
             Command::Verify(a) => (a.output.json, commands::verify::run(&context, a).await),
             Command::Plugins(a) => (a.output.json, commands::plugins::run(&context, a).await),
+            Command::Jobs(a) => {
+                let json = match &a.command {
+                    JobsCommand::List { output }
+                    | JobsCommand::Show { output, .. }
+                    | JobsCommand::Resume { output, .. } => output.json,
+                    _ => false,
+                };
+                (json, commands::jobs::run(&context, a).await)
+            }
         }
     });
     match result {

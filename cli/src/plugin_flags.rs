@@ -63,6 +63,18 @@ pub fn augment(mut command: Command, specs: &[OptionSpec]) -> Command {
             sub
         });
     }
+    // `ferry jobs resume` re-opens stored locations: it takes per-side options too (secrets).
+    command = command.mut_subcommand("jobs", |jobs| {
+        jobs.mut_subcommand("resume", |mut sub| {
+            for spec in specs {
+                sub = sub
+                    .arg(arg_for(spec, None))
+                    .arg(arg_for(spec, Some(Side::Source)))
+                    .arg(arg_for(spec, Some(Side::Destination)));
+            }
+            sub
+        })
+    });
     command
 }
 

@@ -62,14 +62,10 @@ impl SourceSpec {
     }
 }
 
-/// Opens the source named by `spec`.
-pub async fn open_source_spec(
-    context: &Context,
-    side: Option<Side>,
-    spec: &SourceSpec,
-) -> Result<Arc<dyn Source>> {
+/// The location named by `spec`, with the storage options of `side` applied.
+pub fn spec_location(context: &Context, side: Option<Side>, spec: &SourceSpec) -> Result<Location> {
     match spec {
-        SourceSpec::Location(input) => open_source(context, side, "source", input).await,
+        SourceSpec::Location(input) => parse(context, side, "source", input),
         SourceSpec::MilvusBackupConfig(path) => {
             let storage = ferry_core::milvus_config::read_backup_storage(path)?;
             let mut location = storage
@@ -77,13 +73,32 @@ pub async fn open_source_spec(
                 .map_err(|e| e.context(format!("the source in {}", path.display())))?;
             context.flags.configure(&mut location, side)?;
             tracing::info!(location = %location, "source from the milvus-backup configuration");
-            context
-                .registry
-                .open_source(&location)
-                .await
-                .map_err(|e| e.context(format!("the source (from {})", path.display())))
+            Ok(location)
         }
     }
+}
+
+/// Opens the source named by `spec`.
+pub async fn open_source_spec(
+    context: &Context,
+    side: Option<Side>,
+    spec: &SourceSpec,
+) -> Result<Arc<dyn Source>> {
+    let location = spec_location(context, side, spec)?;
+    open_source_at(context, "source", &location).await
+}
+
+/// Opens a source at an already parsed location.
+pub async fn open_source_at(
+    context: &Context,
+    role: &str,
+    location: &Location,
+) -> Result<Arc<dyn Source>> {
+    context
+        .registry
+        .open_source(location)
+        .await
+        .map_err(|e| e.context(format!("the {role}")))
 }
 
 /// Opens a source for reading.
@@ -101,13 +116,12 @@ pub async fn open_source(
         .map_err(|e| e.context(format!("the {role}")))
 }
 
-/// Opens a destination: a sink for writing and a source for reading it back.
-pub async fn open_destination(
+/// Opens a destination at an already parsed location.
+pub async fn open_destination_at(
     context: &Context,
-    input: &str,
+    location: Location,
 ) -> Result<(Arc<dyn Sink>, Arc<dyn Source>)> {
     let registry = &context.registry;
-    let location = parse(context, Some(Side::Destination), "destination", input)?;
     let sink = registry
         .open_sink(&location)
         .await

@@ -319,7 +319,7 @@ impl BackupStorage {
             }
             "local" => {
                 let mut l = Location::local(self.root_path.clone());
-                l.form = "milvus-backup-config";
+                l.form = "milvus-backup-config".into();
                 return Ok(l);
             }
             "ali" | "aliyun" | "alibaba" | "alicloud" => {
@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(s.to_location().unwrap().path, "files/");
         // Case-insensitive keys, leading slash roots, https.
         let s = parse("MINIO:\n  ADDRESS: h\n  PORT: 443\n  USESSL: true\n  BUCKETNAME: b\n  BACKUPROOTPATH: /backup\n").unwrap();
-        assert_eq!(s.to_location().unwrap().to_string(), "minio://h/b/backup/");
+        assert_eq!(s.to_location().unwrap().to_string(), "minios://h/b/backup/");
         assert_eq!(
             s.to_location().unwrap().endpoint.as_deref(),
             Some("https://h")

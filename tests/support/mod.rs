@@ -46,6 +46,11 @@ pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     cmd.env("NO_PROXY", "127.0.0.1,localhost,.localhost,::1")
         .env("no_proxy", "127.0.0.1,localhost,.localhost,::1");
+    // Jobs go to a state directory of this test process, never the user's.
+    cmd.env(
+        "FERRY_STATE_DIR",
+        std::env::temp_dir().join(format!("ferry-test-state-{}", std::process::id())),
+    );
     cmd.env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/ferry-test/config")
         .env(
@@ -69,13 +74,26 @@ pub fn ferry_json_env(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
     all.push("--json");
     let out = ferry_env(&all, env);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+    (out.status.code().unwrap_or(-1), last_json(&text, &out))
+}
+
+/// The JSON document of a `--json` run: the whole stdout, or for newline-delimited events
+/// (`migrate`, `jobs resume`) the last line, which is the final report.
+pub fn last_json(text: &str, out: &Output) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| {
         panic!(
-            "stdout is not one JSON document ({e}):\n{text}\nstderr:\n{}",
+            "stdout holds no JSON document ({e}):\n{text}\nstderr:\n{}",
             String::from_utf8_lossy(&out.stderr)
         )
-    });
-    (out.status.code().unwrap_or(-1), value)
+    })
 }
 
 /// stdout + stderr as text.

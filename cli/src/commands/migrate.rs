@@ -1,22 +1,75 @@
 //! `ferry migrate`: validate, copy, verify.
 
-use ferry_core::migrate::{migrate, BackupMigration, Endpoints, MigrateOptions, MigrationReport};
-use ferry_core::transfer::{ProgressSink, RetryPolicy, TransferOptions};
-use ferry_core::{ErrorReport, Result, Side};
-use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use ferry_core::jobs::{JobState, JobStore, Journal};
+use ferry_core::migrate::{migrate, BackupMigration, Endpoints, MigrateOptions, MigrationReport};
+use ferry_core::transfer::{ProgressEvent, ProgressSink, RetryPolicy, TransferOptions};
+use ferry_core::{ErrorKind, ErrorReport, Location, Result, Side};
+use serde::{Deserialize, Serialize};
+
+use crate::commands::jobs;
 use crate::output::human::{bytes, table};
-use crate::output::print_json;
 use crate::output::progress::Progress;
 use crate::{exit, signals, stores, Context, MigrateArgs};
 
 #[derive(Serialize)]
 struct MigrateDocument<'a> {
+    event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_id: Option<&'a str>,
     #[serde(flatten)]
     report: &'a MigrationReport,
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorReport>,
+}
+
+/// What a job remembers of `ferry migrate`'s options (no secrets: those come from the
+/// environment and flags of each run).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobOptions {
+    /// `--backup` names.
+    pub backups: Vec<String>,
+    /// `--concurrency`.
+    pub concurrency: usize,
+    /// `--attempts`.
+    pub attempts: u32,
+    /// `--no-verify`.
+    pub no_verify: bool,
+    /// `--deep`.
+    pub deep: bool,
+    /// `--overwrite`.
+    pub overwrite: bool,
+}
+
+impl JobOptions {
+    fn migrate_options(&self, dry_run: bool) -> MigrateOptions {
+        MigrateOptions {
+            backups: self.backups.clone(),
+            transfer: TransferOptions {
+                concurrency: self.concurrency,
+                retry: RetryPolicy {
+                    max_attempts: self.attempts,
+                    ..RetryPolicy::default()
+                },
+            },
+            dry_run,
+            no_verify: self.no_verify,
+            deep: self.deep,
+            overwrite: self.overwrite,
+        }
+    }
+}
+
+/// How a run prints.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputMode {
+    /// Newline-delimited JSON events on stdout.
+    pub json: bool,
+    /// No progress display.
+    pub quiet: bool,
 }
 
 /// Runs the command.
@@ -25,53 +78,218 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
         &args.locations,
         args.config.milvus_backup_config.as_deref(),
     )?;
-    let source = stores::open_source_spec(context, Some(Side::Source), &spec).await?;
-    let (sink, dest_reader) = stores::open_destination(context, &destination).await?;
-    let options = MigrateOptions {
+    let source = stores::spec_location(context, Some(Side::Source), &spec)?;
+    let destination = stores::parse(
+        context,
+        Some(Side::Destination),
+        "destination",
+        &destination,
+    )?;
+    let options = JobOptions {
         backups: args.backups.clone(),
-        transfer: TransferOptions {
-            concurrency: usize::from(args.concurrency),
-            retry: RetryPolicy {
-                max_attempts: args.attempts,
-                ..RetryPolicy::default()
-            },
-        },
-        dry_run: args.dry_run,
+        concurrency: usize::from(args.concurrency),
+        attempts: args.attempts,
         no_verify: args.no_verify,
         deep: args.deep,
         overwrite: args.overwrite,
     };
+    let output = OutputMode {
+        json: args.output.json,
+        quiet: args.quiet,
+    };
+    if args.dry_run {
+        return run_migration(context, None, source, destination, &options, true, output).await;
+    }
+    let job = jobs::create(
+        context,
+        args.job_name.as_deref(),
+        &source,
+        &destination,
+        &options,
+    );
+    run_migration(context, job, source, destination, &options, false, output).await
+}
+
+/// Runs one migration, recorded as `job` when there is a job store.
+pub async fn run_migration(
+    context: &Context,
+    job: Option<(Arc<JobStore>, String)>,
+    source: Location,
+    destination: Location,
+    options: &JobOptions,
+    dry_run: bool,
+    output: OutputMode,
+) -> Result<u8> {
+    let job_id = job.as_ref().map(|(_, id)| id.clone());
+    if let Some(id) = &job_id {
+        if output.json {
+            println!("{}", serde_json::json!({"event": "job", "id": id}));
+        } else {
+            println!("Job {id}");
+        }
+    }
+    let result = copy_and_verify(
+        context,
+        job.as_ref(),
+        source,
+        destination,
+        options,
+        dry_run,
+        output,
+    )
+    .await;
+    let (code, state, report_json, error) = match &result {
+        Ok((report, cancelled_by_request)) => {
+            let failure = report.failure();
+            let state = match &failure {
+                None => JobState::Succeeded,
+                Some(e) if e.kind() == ErrorKind::Interrupted && *cancelled_by_request => {
+                    JobState::Cancelled
+                }
+                Some(e) if e.kind() == ErrorKind::Interrupted => JobState::Interrupted,
+                Some(_) => JobState::Failed,
+            };
+            if output.json {
+                print_json_line(&MigrateDocument {
+                    event: "finished",
+                    job_id: job_id.as_deref(),
+                    report,
+                    ok: failure.is_none(),
+                    error: failure.as_ref().map(|e| e.to_report()),
+                });
+            } else {
+                print!("{}", summary(report));
+                if let Some(e) = &failure {
+                    eprintln!("ferry: error: {e}");
+                }
+            }
+            let code = failure
+                .as_ref()
+                .map(|e| exit::code_for(e.kind()))
+                .unwrap_or(exit::OK);
+            (
+                code,
+                state,
+                serde_json::to_value(report).ok(),
+                failure.map(|e| e.to_string()),
+            )
+        }
+        Err(e) => (
+            exit::code_for(e.kind()),
+            JobState::Failed,
+            None,
+            Some(e.to_string()),
+        ),
+    };
+    if let Some((store, id)) = &job {
+        if let Some(message) = &error {
+            let _ = store.log_error(id, message);
+        }
+        if let Err(e) = store.finish(id, state, report_json.as_ref()) {
+            tracing::warn!(error = %e, "the job's end could not be recorded");
+        }
+        if matches!(
+            state,
+            JobState::Interrupted | JobState::Cancelled | JobState::Failed
+        ) && !output.json
+        {
+            eprintln!("ferry: resume with: ferry jobs resume {id}");
+        }
+    }
+    match result {
+        Ok(_) => Ok(code),
+        Err(e) => Err(e),
+    }
+}
+
+/// Prints one JSON document on one line (newline-delimited JSON).
+fn print_json_line<T: Serialize>(value: &T) {
+    match serde_json::to_string(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("ferry: cannot serialise the report: {e}"),
+    }
+}
+
+async fn copy_and_verify(
+    context: &Context,
+    job: Option<&(Arc<JobStore>, String)>,
+    source_location: Location,
+    destination: Location,
+    options: &JobOptions,
+    dry_run: bool,
+    output: OutputMode,
+) -> Result<(MigrationReport, bool)> {
+    let source = stores::open_source_at(context, "source", &source_location).await?;
+    let (sink, dest_reader) = stores::open_destination_at(context, destination).await?;
     let cancel = signals::cancel_on_signals();
-    let progress = ProgressSink::default();
+    let cancelled_by_request = Arc::new(AtomicBool::new(false));
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress = ProgressSink {
+        events: Some(events_tx),
+        ..ProgressSink::default()
+    };
     let display = Progress::start(
         progress.counters.clone(),
-        args.quiet || args.output.json || args.dry_run,
+        output.quiet || output.json || dry_run,
     );
+    // Events go to the journal (when there is a job), then to the JSON printer (with --json).
+    let (ui_tx, mut ui_rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let journal = match job {
+        Some((store, id)) => Some(Journal::spawn(
+            store.clone(),
+            id.clone(),
+            events_rx,
+            Some(ui_tx.clone()),
+        )),
+        None => {
+            // No job store: pass the events straight to the printer.
+            let forward = ui_tx.clone();
+            let mut events_rx = events_rx;
+            tokio::spawn(async move {
+                while let Some(e) = events_rx.recv().await {
+                    let _ = forward.send(e);
+                }
+            });
+            None
+        }
+    };
+    let printer = tokio::spawn(async move {
+        while let Some(event) = ui_rx.recv().await {
+            if output.json && !matches!(event, ProgressEvent::Planned { .. }) {
+                print_json_line(&event);
+            }
+        }
+    });
+    let watcher = job.map(|(store, id)| {
+        jobs::watch_cancel(
+            store.clone(),
+            id.clone(),
+            cancel.clone(),
+            cancelled_by_request.clone(),
+        )
+    });
     let endpoints = Endpoints {
         source,
         sink,
         dest_reader,
     };
-    let result = migrate(&endpoints, &options, progress, cancel).await;
-    display.finish().await;
-    let report = result?;
-    let failure = report.failure();
-    if args.output.json {
-        print_json(&MigrateDocument {
-            report: &report,
-            ok: failure.is_none(),
-            error: failure.as_ref().map(|e| e.to_report()),
-        });
-    } else {
-        print!("{}", summary(&report));
-        if let Some(e) = &failure {
-            eprintln!("ferry: error: {e}");
-        }
+    let result = migrate(
+        &endpoints,
+        &options.migrate_options(dry_run),
+        progress,
+        cancel,
+    )
+    .await;
+    if let Some(w) = watcher {
+        w.abort();
     }
-    Ok(match failure {
-        None => exit::OK,
-        Some(e) => exit::code_for(e.kind()),
-    })
+    display.finish().await;
+    if let Some(j) = journal {
+        j.finish().await;
+    }
+    drop(ui_tx);
+    let _ = printer.await;
+    result.map(|r| (r, cancelled_by_request.load(Ordering::SeqCst)))
 }
 
 fn summary(report: &MigrationReport) -> String {

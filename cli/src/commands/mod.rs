@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod inspect;
+pub mod jobs;
 pub mod migrate;
 pub mod plugins;
 pub mod verify;

@@ -251,7 +251,7 @@ fn file_url(url: &Url) -> Option<Result<Location>> {
             .to_str()
             .ok_or_else(|| Error::invalid_input("the path is not valid UTF-8"))?;
         let mut loc = Location::local(path);
-        loc.form = "file-url";
+        loc.form = "file-url".into();
         Ok(loc)
     })())
 }
@@ -294,7 +294,7 @@ fn minio_url(url: &Url) -> Option<Result<Location>> {
 fn azure_url(url: &Url) -> Option<Result<Location>> {
     match url.scheme() {
         "az" => Some(bucket_and_prefix(url, "az", "azure-url").map(|mut l| {
-            l.form = "az-url";
+            l.form = "az-url".into();
             l
         })),
         "azure" => Some((|| {
@@ -365,13 +365,13 @@ fn s3_https(url: &Url) -> Option<Result<Location>> {
         loc.region = region;
         if virtual_bucket.is_empty() {
             let (bucket, rest) = first_segment(url.path());
-            loc.form = "s3-https-path-style";
+            loc.form = "s3-https-path-style".into();
             loc.bucket = Some(validate_bucket(bucket, "bucket")?);
             loc.path = normalise_prefix(rest)?;
             loc.options
                 .insert("s3.addressing".to_string(), "path".to_string());
         } else {
-            loc.form = "s3-https-virtual-hosted";
+            loc.form = "s3-https-virtual-hosted".into();
             loc.bucket = Some(validate_bucket(&virtual_bucket, "bucket")?);
             loc.path = normalise_prefix(url.path())?;
             loc.options

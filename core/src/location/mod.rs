@@ -10,7 +10,7 @@ mod forms;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::redact::Secret;
@@ -22,32 +22,33 @@ pub use forms::{parse_location, KNOWN_FORMS};
 pub const LOCAL_SCHEME: &str = "file";
 
 /// A normalised location: canonical scheme, container (bucket), path or prefix, and options.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+/// Serialising it never includes secrets (job records store locations this way).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     /// Canonical scheme (`file`, `s3`, `minio`, `gs`, `az`, or a vendor plugin's scheme).
     pub scheme: String,
     /// Bucket or container, for object stores.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     /// Local: the filesystem path. Object stores: the prefix inside the bucket, empty or
     /// ending with `/`.
     pub path: String,
     /// Service endpoint (scheme, host and port), when the form names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// Account (Azure storage account), when the form names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// Region, when the form names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Which input form matched (for messages and tests), e.g. `s3-virtual-hosted`.
-    pub form: &'static str,
+    pub form: String,
     /// Non-secret options (plugin-namespaced keys such as `s3.path_style`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
     /// Option values from the environment: used only where neither a flag nor the URL says.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub defaults: BTreeMap<String, String>,
     /// Secret options (SAS tokens from a URL's query, keys given on the command line).
     /// Never displayed, never serialised.
@@ -70,7 +71,7 @@ impl Location {
             endpoint: None,
             account: None,
             region: None,
-            form,
+            form: form.to_string(),
             options: BTreeMap::new(),
             defaults: BTreeMap::new(),
             secrets: BTreeMap::new(),
@@ -215,21 +216,32 @@ impl fmt::Display for Location {
         if self.is_local() {
             return f.write_str(&self.path);
         }
-        write!(f, "{}://", self.scheme)?;
-        if self.scheme == "minio" || self.scheme == "minios" {
+        if self.scheme == "az" {
+            if let Some(account) = &self.account {
+                // azure://<account>/<container>/… names the account; az:// cannot.
+                return write!(
+                    f,
+                    "azure://{account}/{}/{}",
+                    self.bucket.as_deref().unwrap_or_default(),
+                    self.path
+                );
+            }
+        }
+        if self.scheme == "minio" {
             if let Some(endpoint) = &self.endpoint {
-                let host = endpoint
-                    .split_once("://")
-                    .map(|(_, h)| h)
-                    .unwrap_or(endpoint);
-                write!(f, "{host}/")?;
+                let (scheme, host) = match endpoint.split_once("://") {
+                    Some(("https", host)) => ("minios", host),
+                    Some((_, host)) => ("minio", host),
+                    None => ("minio", endpoint.as_str()),
+                };
+                write!(f, "{scheme}://{host}/")?;
+                if let Some(bucket) = &self.bucket {
+                    write!(f, "{bucket}/")?;
+                }
+                return f.write_str(&self.path);
             }
         }
-        if let Some(account) = &self.account {
-            if self.scheme == "azure" {
-                write!(f, "{account}/")?;
-            }
-        }
+        write!(f, "{}://", self.scheme)?;
         if let Some(bucket) = &self.bucket {
             write!(f, "{bucket}/")?;
         }
@@ -276,6 +288,42 @@ mod tests {
         assert!(!format!("{l:?}").contains("TOPSECRET"));
         assert!(!l.to_string().contains("TOPSECRET"));
         assert!(!serde_json::to_string(&l).unwrap().contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for input in [
+            "s3://bkt/a/b/",
+            "minio://127.0.0.1:9000/bkt/x/",
+            "minios://h:9443/bkt/",
+            "azure://acct/cont/f/",
+            "gs://bkt/f/",
+            "/tmp/x",
+        ] {
+            let l = Location::parse(input).unwrap();
+            assert_eq!(l.to_string(), input);
+            let again = Location::parse(&l.to_string()).unwrap();
+            assert_eq!(
+                (
+                    again.scheme,
+                    again.bucket,
+                    again.path,
+                    again.endpoint,
+                    again.account
+                ),
+                (
+                    l.scheme.clone(),
+                    l.bucket.clone(),
+                    l.path.clone(),
+                    l.endpoint.clone(),
+                    l.account.clone()
+                )
+            );
+        }
+        let json =
+            serde_json::to_string(&Location::parse("azure://acct/cont/f/").unwrap()).unwrap();
+        let back: Location = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.account.as_deref(), Some("acct"));
     }
 
     #[test]

@@ -167,6 +167,18 @@ impl Engine {
         counters
             .bytes_total
             .fetch_add(to_copy.iter().map(|o| o.size).sum(), Ordering::Relaxed);
+        self.progress.emit(ProgressEvent::Planned {
+            backup: plan.backup.clone(),
+            objects: plan
+                .objects
+                .iter()
+                .map(|o| super::progress::PlannedEntry {
+                    key: o.relative.to_string(),
+                    size: o.size,
+                    skip: o.action == Action::Skip,
+                })
+                .collect(),
+        });
         self.progress.emit(ProgressEvent::BackupStarted {
             backup: plan.backup.clone(),
             objects: to_copy.len() as u64,
@@ -311,6 +323,8 @@ impl Engine {
                         backup: backup.to_string(),
                         key: item.relative.to_string(),
                         bytes: item.size,
+                        crc32c: outcome.crc32c,
+                        server_side: outcome.server_side,
                     });
                     return Ok(outcome);
                 }

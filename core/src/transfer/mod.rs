@@ -8,5 +8,5 @@ pub mod retry;
 
 pub use engine::{Engine, FailedObject, TransferOptions, TransferReport, DEFAULT_CONCURRENCY};
 pub use plan::{plan_backup, Action, Phase, PlanInputs, PlannedObject, TransferPlan};
-pub use progress::{Counters, ProgressEvent, ProgressSink};
+pub use progress::{Counters, PlannedEntry, ProgressEvent, ProgressSink};
 pub use retry::RetryPolicy;

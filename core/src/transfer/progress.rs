@@ -7,10 +7,28 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::plan::Phase;
 
+/// One object of a plan, as announced to listeners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedEntry {
+    /// Key relative to the backup folder.
+    pub key: String,
+    /// Size.
+    pub size: u64,
+    /// Already at the destination.
+    pub skip: bool,
+}
+
 /// Something that happened during a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ProgressEvent {
+    /// A backup's plan (every object); for journals, not printed.
+    Planned {
+        /// Backup name.
+        backup: String,
+        /// The objects.
+        objects: Vec<PlannedEntry>,
+    },
     /// A backup's transfer starts.
     BackupStarted {
         /// Backup name.
@@ -37,6 +55,11 @@ pub enum ProgressEvent {
         key: String,
         /// Bytes.
         bytes: u64,
+        /// CRC32C of the bytes streamed (absent for server-side copies).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        crc32c: Option<u32>,
+        /// Copied inside the store.
+        server_side: bool,
     },
     /// A failed attempt will be retried.
     Retrying {

@@ -31,6 +31,8 @@ pub struct LocalStore {
     canonical_root: OnceLock<PathBuf>,
     /// Directories that received renames since the last flush (fsynced by `flush`).
     pub(crate) dirty_dirs: Mutex<BTreeSet<PathBuf>>,
+    /// Writer threads still running.
+    pub(crate) active_writers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl LocalStore {
@@ -46,6 +48,7 @@ impl LocalStore {
             root,
             canonical_root: OnceLock::new(),
             dirty_dirs: Mutex::new(BTreeSet::new()),
+            active_writers: Default::default(),
         })
     }
 

@@ -2,28 +2,62 @@
 //! per batch; clean up after interrupted runs.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
+use bytes::Bytes;
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
 
 use crate::paths::{ensure_inside, key_path};
 use crate::store::LocalStore;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Deletes the staged file when dropped before it was renamed (error, cancellation).
-struct StagedFile {
-    path: PathBuf,
-    armed: bool,
+/// Writes one staged file on a blocking thread: chunks from a channel, then — only when the
+/// sender set `commit` before closing the channel — fsync and rename into place. Anything else
+/// (an error, the sender dropped early) removes the staged file.
+struct StagedWriter {
+    temp: PathBuf,
+    final_path: PathBuf,
+    size: u64,
+    key: ObjectKey,
+    commit: Arc<AtomicBool>,
 }
 
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = std::fs::remove_file(&self.path);
+impl StagedWriter {
+    fn run(self, mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> Result<()> {
+        let result = self.write_all(&mut rx);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
         }
+        result
+    }
+
+    fn write_all(&self, rx: &mut tokio::sync::mpsc::Receiver<Bytes>) -> Result<()> {
+        use std::io::Write;
+        let key = &self.key;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.temp)
+            .map_err(|e| io_err(e, "creating", &self.temp, key))?;
+        let mut written = 0u64;
+        while let Some(chunk) = rx.blocking_recv() {
+            written += chunk.len() as u64;
+            file.write_all(&chunk)
+                .map_err(|e| io_err(e, "writing", &self.temp, key))?;
+        }
+        if !self.commit.load(Ordering::SeqCst) || written != self.size {
+            return Err(Error::interrupted(format!(
+                "the write of {key} was abandoned"
+            )));
+        }
+        file.sync_all()
+            .map_err(|e| io_err(e, "syncing", &self.temp, key))?;
+        drop(file);
+        std::fs::rename(&self.temp, &self.final_path)
+            .map_err(|e| io_err(e, "renaming into place", &self.final_path, key))
     }
 }
 
@@ -125,16 +159,25 @@ impl LocalStore {
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
             key.file_name()
         ));
-        let mut staged = StagedFile {
-            path: temp.clone(),
-            armed: true,
+        // One blocking thread owns the staged file from creation to rename or removal, so a
+        // cancelled copy (this future dropped) can never leave a stray file behind.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<()>>();
+        let commit = Arc::new(AtomicBool::new(false));
+        let writer = StagedWriter {
+            temp,
+            final_path,
+            size,
+            key: key.clone(),
+            commit: commit.clone(),
         };
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .await
-            .map_err(|e| io_err(e, "creating", &temp, key))?;
+        let active = self.active_writers.clone();
+        active.fetch_add(1, Ordering::SeqCst);
+        tokio::task::spawn_blocking(move || {
+            let result = writer.run(rx);
+            active.fetch_sub(1, Ordering::SeqCst);
+            let _ = done_tx.send(result);
+        });
         let mut written: u64 = 0;
         while let Some(chunk) = data.next().await {
             let chunk = chunk?;
@@ -145,9 +188,9 @@ impl LocalStore {
                 ))
                 .with_key(key));
             }
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| io_err(e, "writing", &temp, key))?;
+            if tx.send(chunk).await.is_err() {
+                break; // The writer stopped: its error follows.
+            }
         }
         if written != size {
             return Err(Error::integrity(format!(
@@ -156,17 +199,11 @@ impl LocalStore {
             .with_key(key)
             .with_retryable(true));
         }
-        file.flush()
+        commit.store(true, Ordering::SeqCst);
+        drop(tx);
+        done_rx
             .await
-            .map_err(|e| io_err(e, "writing", &temp, key))?;
-        file.sync_all()
-            .await
-            .map_err(|e| io_err(e, "syncing", &temp, key))?;
-        drop(file);
-        tokio::fs::rename(&temp, &final_path)
-            .await
-            .map_err(|e| io_err(e, "renaming into place", &final_path, key))?;
-        staged.armed = false;
+            .map_err(|_| Error::internal("the file writer stopped unexpectedly"))??;
         self.dirty_dirs.lock().expect("dirty dirs").insert(parent);
         Ok(())
     }
@@ -193,6 +230,12 @@ impl LocalStore {
     }
 
     pub(crate) async fn flush_impl(&self) -> Result<()> {
+        // Writers of cancelled copies are still removing their staged files: wait for them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.active_writers.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let dirs: Vec<PathBuf> = std::mem::take(&mut *self.dirty_dirs.lock().expect("dirty dirs"))
             .into_iter()
             .collect();
