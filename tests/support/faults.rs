@@ -119,7 +119,7 @@ fn serve(
     while let Some(request) = read_request(&mut reader) {
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
         let mode = *mode.lock().unwrap();
-        let hit = |every: u64| every > 0 && n % every == 0;
+        let hit = |every: u64| every > 0 && n.is_multiple_of(every);
         match mode {
             Mode::Throttle(every) if hit(every) => {
                 injected.fetch_add(1, Ordering::SeqCst);
