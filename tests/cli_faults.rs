@@ -19,7 +19,7 @@ fn keys() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn with_state<'a>(state: &'a str) -> Vec<(&'static str, &'a str)> {
+fn with_state(state: &str) -> Vec<(&'static str, &str)> {
     let mut env = keys();
     env.push(("FERRY_STATE_DIR", state));
     env
@@ -115,7 +115,7 @@ fn persistent_faults_fail_cleanly_and_resume_completes() {
     );
     let t = &doc["backups"][0]["transfer"];
     assert_eq!(t["copied"], 0);
-    assert!(t["failed"].as_array().unwrap().len() >= 1);
+    assert!(!t["failed"].as_array().unwrap().is_empty());
     // Nothing under a final key: no backup at the destination, not even partly.
     let (code, inv) = ferry_json_env(&["inspect", &direct], &keys());
     assert_eq!(code, 6, "{inv}");
