@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::faults::{FaultProxy, Mode};
-use support::servers::{s3s, unique, S3S_KEY, S3S_SECRET};
+use support::servers::{s3s, start_s3s, unique, unused_port, S3S_KEY, S3S_SECRET};
 use support::*;
 
 fn keys() -> Vec<(&'static str, &'static str)> {
@@ -29,7 +29,8 @@ fn with_state(state: &str) -> Vec<(&'static str, &str)> {
 fn transient_faults_are_retried_to_an_identical_copy() {
     let s3s = s3s();
     let tmp = tempfile::tempdir().unwrap();
-    let backup = generate_backup(tmp.path(), "faulty", 60, 6, 4096);
+    // 2,100 objects.
+    let backup = generate_backup(tmp.path(), "faulty", 350, 6, 2048);
     let total = file_count(&backup) as u64;
     for (i, mode) in [
         Mode::Throttle(7),
@@ -81,6 +82,36 @@ fn transient_faults_are_retried_to_an_identical_copy() {
         );
         assert_eq!(code, 0, "{mode:?} download: {doc}");
         assert_eq!(tree(&backup), tree(&back.join("faulty")), "{mode:?}");
+    }
+}
+
+#[test]
+fn large_objects_survive_truncated_and_reset_transfers() {
+    let s3s = s3s();
+    let tmp = tempfile::tempdir().unwrap();
+    // One 70 MiB object: nine multipart parts up, one long body down.
+    let backup = large_object_backup(tmp.path(), "big", 70 * 1024 * 1024);
+    for (i, mode) in [Mode::Truncate(4), Mode::Reset(5)].into_iter().enumerate() {
+        let proxy = FaultProxy::start(s3s.port, mode);
+        let folder = unique(&format!("bigfault{i}"));
+        let via_proxy = format!("minio://127.0.0.1:{}/bkt1/{folder}/", proxy.port);
+        let direct = format!("minio://127.0.0.1:{}/bkt1/{folder}/", s3s.port);
+        let (code, doc) =
+            ferry_json_env(&["migrate", backup.to_str().unwrap(), &via_proxy], &keys());
+        assert_eq!(code, 0, "{mode:?}: {doc}");
+        assert!(
+            proxy.injected.load(std::sync::atomic::Ordering::SeqCst) > 0,
+            "{mode:?} injected nothing"
+        );
+        let (code, v) = ferry_json_env(
+            &["verify", backup.to_str().unwrap(), &direct, "--deep"],
+            &keys(),
+        );
+        assert_eq!(code, 0, "{mode:?}: {v}");
+        let back = tmp.path().join(format!("back{i}"));
+        let (code, doc) = ferry_json_env(&["migrate", &via_proxy, back.to_str().unwrap()], &keys());
+        assert_eq!(code, 0, "{mode:?} download: {doc}");
+        assert_eq!(tree(&backup), tree(&back.join("big")), "{mode:?}");
     }
 }
 
@@ -196,4 +227,62 @@ fn a_full_disk_fails_cleanly_and_resumes_after_space_is_freed() {
     let (code, doc) = ferry_json_env(&["jobs", "resume", "disk"], &env);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(tree(&backup), tree(&dest.join("big")));
+}
+
+#[test]
+fn a_server_restarted_mid_migration_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("s3data");
+    let port = unused_port();
+    let server = start_s3s(port, &data);
+    let backup = generate_backup(tmp.path(), "restart", 200, 6, 8 * 1024);
+    let state = tmp.path().join("state");
+    let state = state.to_str().unwrap();
+    let dest = format!("minio://127.0.0.1:{port}/bkt1/{}/", unique("restart"));
+    let mut child = Command::new(ferry_bin())
+        .args([
+            "migrate",
+            backup.to_str().unwrap(),
+            &dest,
+            "--concurrency",
+            "2",
+            "--quiet",
+            "--job-name",
+            "restart",
+        ])
+        .env("AWS_ACCESS_KEY_ID", S3S_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3S_SECRET)
+        .env("FERRY_STATE_DIR", state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while file_count(&data.join("bkt1")) < 150 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the restart"
+        );
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.kill();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let server = start_s3s(port, &data);
+    let status = child.wait().unwrap();
+    // Retries may have carried the migration through the outage; if not, resume completes it.
+    if !status.success() {
+        let (code, doc) = ferry_json_env(&["jobs", "resume", "restart"], &with_state(state));
+        assert_eq!(code, 0, "{doc}");
+    }
+    let (code, v) = ferry_json_env(
+        &["verify", backup.to_str().unwrap(), &dest, "--deep"],
+        &keys(),
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["backups"][0]["checksums_compared"],
+        file_count(&backup) as u64
+    );
+    server.kill();
 }

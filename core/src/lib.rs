@@ -15,6 +15,7 @@ pub mod error;
 pub mod jobs;
 pub mod key;
 pub mod location;
+pub mod memory;
 pub mod migrate;
 pub mod milvus_config;
 pub mod object;

@@ -107,8 +107,10 @@ fn redact_params(text: &str) -> String {
     while i < text.len() {
         if bytes[i] == b'=' {
             let name_start = text[..i]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                .map(|p| p + 1)
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+                .map(|(p, c)| p + c.len_utf8())
                 .unwrap_or(0);
             let name = text[name_start..i].to_ascii_lowercase();
             if SECRET_PARAMS.contains(&name.as_str()) {
@@ -159,6 +161,13 @@ mod tests {
         assert!(!t.contains("ey.J.x"));
         assert!(!t.contains("=pw"));
         assert!(t.contains("region=us-east-1"));
+    }
+
+    #[test]
+    fn multibyte_text_before_a_parameter() {
+        // Found by fuzzing the location parser: a multi-byte character before `name=`.
+        assert_eq!(redact_text("aÉkey=v"), "aÉkey=<redacted>");
+        assert_eq!(redact_text("É=x"), "É=x");
     }
 
     #[test]

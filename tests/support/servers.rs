@@ -161,40 +161,58 @@ pub fn moto_open() -> &'static Server {
 pub fn s3s() -> &'static Server {
     static S3S: OnceLock<Server> = OnceLock::new();
     S3S.get_or_init(|| {
-        let bin = std::env::var_os("FERRY_TEST_S3S_FS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target/test-servers/bin/s3s-fs"));
-        assert!(
-            bin.exists(),
-            "{}",
-            install_hint(&format!("s3s-fs ({})", bin.display()))
-        );
         let data = std::env::temp_dir().join(format!("ferry-s3s-{}", std::process::id()));
-        for b in ["bkt1", "bkt2"] {
-            std::fs::create_dir_all(data.join(b)).unwrap();
-        }
-        let port = free_port();
-        let mut cmd = Command::new(&bin);
-        cmd.args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--access-key",
-            S3S_KEY,
-            "--secret-key",
-            S3S_SECRET,
-            "--domain",
-            &format!("localhost:{port}"),
-        ])
-        .arg(&data);
-        let child = spawn(cmd, "s3s-fs", port);
-        Server {
-            port,
-            data: Some(data),
-            _child: child,
-        }
+        start_s3s(free_port(), &data)
     })
+}
+
+/// A port nobody listens on yet.
+pub fn unused_port() -> u16 {
+    free_port()
+}
+
+/// Starts an s3s-fs of its own on `port` over `data` (buckets `bkt1`, `bkt2` created); kill it
+/// with [`Server::kill`] and start it again on the same data to simulate a restart.
+pub fn start_s3s(port: u16, data: &Path) -> Server {
+    let bin = std::env::var_os("FERRY_TEST_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/test-servers/bin/s3s-fs"));
+    assert!(
+        bin.exists(),
+        "{}",
+        install_hint(&format!("s3s-fs ({})", bin.display()))
+    );
+    for b in ["bkt1", "bkt2"] {
+        std::fs::create_dir_all(data.join(b)).unwrap();
+    }
+    let mut cmd = Command::new(&bin);
+    cmd.args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--access-key",
+        S3S_KEY,
+        "--secret-key",
+        S3S_SECRET,
+        "--domain",
+        &format!("localhost:{port}"),
+    ])
+    .arg(data);
+    let child = spawn(cmd, "s3s-fs", port);
+    Server {
+        port,
+        data: Some(data.to_path_buf()),
+        _child: child,
+    }
+}
+
+impl Server {
+    /// Kills the server process (a crash, as far as clients can tell).
+    pub fn kill(mut self) {
+        let _ = self._child.kill();
+        let _ = self._child.wait();
+    }
 }
 
 /// fake-gcs-server (memory backend) of this test binary, with buckets `ferry-gcs-a`, `ferry-gcs-b`.

@@ -20,12 +20,16 @@ struct ErrorDocument {
     error: ferry_core::ErrorReport,
 }
 
-/// Prints an error: as JSON on stdout with `--json`, else as text on stderr.
+/// Prints an error: as one line of JSON on stdout with `--json` (it may follow
+/// newline-delimited events), else as text on stderr.
 pub fn print_error(error: &Error, json: bool) {
     if json {
-        print_json(&ErrorDocument {
+        match serde_json::to_string(&ErrorDocument {
             error: error.to_report(),
-        });
+        }) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("ferry: cannot serialise the error: {e}"),
+        }
     } else {
         eprintln!("ferry: error: {error}");
     }

@@ -6,7 +6,6 @@
 //! bounded ranged read, so a hostile file can neither exhaust memory nor read past its end.
 
 use bytes::Bytes;
-use parquet::file::metadata::ParquetMetaDataReader;
 
 use crate::error::{Error, Result};
 use crate::key::ObjectKey;
@@ -252,11 +251,5 @@ async fn parquet_rows(reader: &RangeReader<'_>, start: u64, end: u64) -> Result<
         )));
     }
     let footer = reader.read(end - 8 - footer_len, footer_len).await?;
-    let metadata = ParquetMetaDataReader::decode_metadata(&footer)
-        .map_err(|e| corrupt(format!("Parquet footer cannot be decoded: {e}")))?;
-    let rows = metadata.file_metadata().num_rows();
-    if rows < 0 {
-        return Err(corrupt(format!("Parquet footer records {rows} rows")));
-    }
-    Ok(rows)
+    super::thrift::parquet_num_rows(&footer)
 }

@@ -82,14 +82,19 @@ impl ObjectStoreBackend {
         (self.config.map_error)(e, &self.config.location, key)
     }
 
-    /// Checks that the container exists and is readable (one small listing).
+    /// Checks that the container exists and is readable (one small listing), retrying
+    /// transient failures.
     pub async fn check_container(&self) -> Result<()> {
-        let prefix = self.path_of_prefix("");
-        let mut stream = self.config.store.list(prefix.as_ref());
-        match stream.next().await {
-            Some(Err(e)) => Err(self.map(e, None)),
-            _ => Ok(()),
-        }
+        let policy = ferry_core::transfer::RetryPolicy::default();
+        ferry_core::transfer::retry::retry(&policy, "checking the container", || async {
+            let prefix = self.path_of_prefix("");
+            let mut stream = self.config.store.list(prefix.as_ref());
+            match stream.next().await {
+                Some(Err(e)) => Err(self.map(e, None)),
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     fn path_of(&self, key: &ObjectKey) -> Result<Path> {
