@@ -25,6 +25,7 @@ pub mod registry;
 pub mod sink;
 pub mod source;
 pub mod stream;
+pub mod time;
 pub mod transfer;
 pub mod verify;
 

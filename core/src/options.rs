@@ -69,6 +69,53 @@ impl Side {
 }
 
 impl OptionSpec {
+    /// A plain-value option.
+    pub const fn value(
+        namespace: &'static str,
+        name: &'static str,
+        help: &'static str,
+        env: &'static [&'static str],
+    ) -> OptionSpec {
+        OptionSpec {
+            namespace,
+            name,
+            help,
+            env,
+            kind: OptionKind::Value,
+        }
+    }
+
+    /// A secret option.
+    pub const fn secret(
+        namespace: &'static str,
+        name: &'static str,
+        help: &'static str,
+        env: &'static [&'static str],
+    ) -> OptionSpec {
+        OptionSpec {
+            namespace,
+            name,
+            help,
+            env,
+            kind: OptionKind::Secret,
+        }
+    }
+
+    /// A switch.
+    pub const fn switch(
+        namespace: &'static str,
+        name: &'static str,
+        help: &'static str,
+    ) -> OptionSpec {
+        OptionSpec {
+            namespace,
+            name,
+            help,
+            env: &[],
+            kind: OptionKind::Flag,
+        }
+    }
+
     /// The key under which the value is stored on a [`Location`]: `<namespace>.<name>`.
     pub fn key(&self) -> String {
         format!("{}.{}", self.namespace, self.name)
@@ -140,6 +187,70 @@ pub fn apply_options(
         }
     }
     Ok(())
+}
+
+/// The options of one plugin namespace on a location: explicit values (flags, URL) first, then
+/// environment defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct PluginOptions<'a> {
+    location: &'a Location,
+    namespace: &'static str,
+}
+
+impl<'a> PluginOptions<'a> {
+    /// The `namespace` options of `location`.
+    pub fn new(location: &'a Location, namespace: &'static str) -> Self {
+        PluginOptions {
+            location,
+            namespace,
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}.{name}", self.namespace)
+    }
+
+    fn flag_name(&self, name: &str) -> String {
+        format!("--{}-{}", self.namespace, name.replace('_', "-"))
+    }
+
+    /// A value: explicit first, then the environment; empty values count as absent.
+    pub fn value(&self, name: &str) -> Option<&'a str> {
+        let key = self.key(name);
+        self.location
+            .option(&key)
+            .or_else(|| self.location.default_option(&key))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A switch (`false` when not given).
+    pub fn flag(&self, name: &str) -> Result<bool> {
+        match self.value(name) {
+            Some(v) => parse_bool(&self.flag_name(name), v),
+            None => Ok(false),
+        }
+    }
+
+    /// A secret.
+    pub fn secret(&self, name: &str) -> Option<Secret> {
+        self.location.secret(&self.key(name)).cloned()
+    }
+
+    /// A number of seconds, or `default`.
+    pub fn seconds(&self, name: &str, default: u64) -> Result<std::time::Duration> {
+        match self.value(name) {
+            None => Ok(std::time::Duration::from_secs(default)),
+            Some(v) => v
+                .parse::<u64>()
+                .map(std::time::Duration::from_secs)
+                .map_err(|_| {
+                    Error::invalid_input(format!(
+                        "{} takes seconds, not {v:?}",
+                        self.flag_name(name)
+                    ))
+                }),
+        }
+    }
 }
 
 /// Parses a boolean option value (`true/false/1/0/yes/no/on/off`).

@@ -83,26 +83,7 @@ pub fn watch_cancel(
 fn when(ms: Option<i64>) -> String {
     match ms {
         None => "-".to_string(),
-        Some(ms) => {
-            let secs = ms / 1000;
-            let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-            // Civil date from days since the epoch.
-            let z = days + 719_468;
-            let era = z.div_euclid(146_097);
-            let doe = z - era * 146_097;
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-            let mp = (5 * doy + 2) / 153;
-            let d = doy - (153 * mp + 2) / 5 + 1;
-            let m = if mp < 10 { mp + 3 } else { mp - 9 };
-            let y = yoe + era * 400 + i64::from(m <= 2);
-            format!(
-                "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
-                rem / 3600,
-                rem % 3600 / 60,
-                rem % 60
-            )
-        }
+        Some(ms) => ferry_core::time::format_unix_seconds(ms.div_euclid(1000)),
     }
 }
 
@@ -406,7 +387,7 @@ mod tests {
         assert_eq!(parse_age("90").unwrap(), Duration::from_secs(90));
         assert!(parse_age("soon").is_err());
         assert!(parse_age("3w").is_err());
-        assert_eq!(when(Some(0)), "1970-01-01 00:00:00Z");
-        assert_eq!(when(Some(1_795_752_209_000)), "2026-11-27 04:03:29Z");
+        assert_eq!(when(Some(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(when(None), "-");
     }
 }

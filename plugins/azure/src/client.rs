@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::{Error, Location, Result};
+use ferry_core::{Location, Result};
 use ferry_objectstore::{BackendConfig, CopyPolicy, ObjectStoreBackend, UploadPolicy};
 use object_store::azure::{AzureCredentialProvider, MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::{ClientOptions, RetryConfig};
@@ -18,21 +18,11 @@ use crate::CAPABILITIES;
 pub const MAX_SINGLE_COPY: u64 = 5000 * 1024 * 1024;
 
 fn client_options(settings: &AzureSettings) -> Result<ClientOptions> {
-    let mut options = ClientOptions::new()
-        .with_timeout(settings.request_timeout)
-        .with_connect_timeout(Duration::from_secs(10))
-        .with_allow_http(settings.allow_http);
-    if let Some(path) = &settings.ca_cert {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::from_io(e, format!("reading the CA certificate {path}")))?;
-        let certs = object_store::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            Error::invalid_input(format!("{path} is not a PEM certificate bundle: {e}"))
-        })?;
-        for cert in certs {
-            options = options.with_root_certificate(cert);
-        }
-    }
-    Ok(options)
+    ferry_objectstore::client::client_options(
+        settings.request_timeout,
+        settings.allow_http,
+        settings.ca_cert.as_deref(),
+    )
 }
 
 fn build(

@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
-use ferry_core::options::parse_bool;
+use ferry_core::options::PluginOptions;
 use ferry_core::{Error, Location, Result, Secret};
+
+fn opts(location: &Location) -> PluginOptions<'_> {
+    PluginOptions::new(location, "azure")
+}
 
 use crate::sas::SasToken;
 
@@ -79,25 +83,6 @@ pub struct AzureSettings {
     pub auth: AzureAuth,
 }
 
-fn get<'a>(location: &'a Location, name: &str) -> Option<&'a str> {
-    let key = format!("azure.{name}");
-    location
-        .option(&key)
-        .or_else(|| location.default_option(&key))
-        .filter(|v| !v.is_empty())
-}
-
-fn flag(location: &Location, name: &str) -> Result<bool> {
-    match get(location, name) {
-        Some(v) => parse_bool(&format!("--azure-{}", name.replace('_', "-")), v),
-        None => Ok(false),
-    }
-}
-
-fn secret(location: &Location, name: &str) -> Option<Secret> {
-    location.secret(&format!("azure.{name}")).cloned()
-}
-
 fn parse_endpoint(endpoint: &str) -> Result<url::Url> {
     let trimmed = endpoint.trim_end_matches('/');
     let url = url::Url::parse(trimmed).map_err(|e| {
@@ -129,7 +114,10 @@ impl AzureSettings {
             .bucket
             .clone()
             .ok_or_else(|| Error::invalid_input(format!("{location} names no container")))?;
-        let endpoint = get(location, "endpoint").map(parse_endpoint).transpose()?;
+        let endpoint = opts(location)
+            .value("endpoint")
+            .map(parse_endpoint)
+            .transpose()?;
         let endpoint_account = endpoint.as_ref().and_then(|u| {
             let first = u.path().trim_matches('/').split('/').next()?;
             (!first.is_empty()).then(|| first.to_string())
@@ -137,7 +125,7 @@ impl AzureSettings {
         let account = location
             .account
             .clone()
-            .or_else(|| get(location, "account").map(str::to_string))
+            .or_else(|| opts(location).value("account").map(str::to_string))
             .or(endpoint_account)
             .ok_or_else(|| {
                 Error::invalid_input(format!("{location} names no storage account")).with_hint(
@@ -148,13 +136,8 @@ impl AzureSettings {
             Some(u) => u.as_str().trim_end_matches('/').to_string(),
             None => format!("https://{account}.blob.core.windows.net"),
         };
-        let allow_http = flag(location, "allow_http")? || endpoint.starts_with("http://");
-        let request_timeout = match get(location, "request_timeout") {
-            Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
-                Error::invalid_input(format!("--azure-request-timeout takes seconds, not {v:?}"))
-            })?),
-            None => Duration::from_secs(300),
-        };
+        let allow_http = opts(location).flag("allow_http")? || endpoint.starts_with("http://");
+        let request_timeout = opts(location).seconds("request_timeout", 300)?;
         Ok(AzureSettings {
             auth: Self::auth(location)?,
             account,
@@ -162,27 +145,30 @@ impl AzureSettings {
             prefix: location.path.clone(),
             endpoint,
             allow_http,
-            ca_cert: get(location, "ca_cert").map(str::to_string),
+            ca_cert: opts(location).value("ca_cert").map(str::to_string),
             request_timeout,
         })
     }
 
     fn auth(location: &Location) -> Result<AzureAuth> {
-        if let Some(sas) = secret(location, "sas").or_else(|| location.secret("az.sas").cloned()) {
+        if let Some(sas) = opts(location)
+            .secret("sas")
+            .or_else(|| location.secret("az.sas").cloned())
+        {
             return Ok(AzureAuth::Sas(SasToken::parse(sas.expose())?));
         }
-        if let Some(key) = secret(location, "account_key") {
+        if let Some(key) = opts(location).secret("account_key") {
             return Ok(AzureAuth::AccountKey(key));
         }
-        if let Some(token) = secret(location, "bearer_token") {
+        if let Some(token) = opts(location).secret("bearer_token") {
             return Ok(AzureAuth::BearerToken(token));
         }
-        let tenant = get(location, "tenant_id").map(str::to_string);
-        let client = get(location, "client_id").map(str::to_string);
+        let tenant = opts(location).value("tenant_id").map(str::to_string);
+        let client = opts(location).value("client_id").map(str::to_string);
         if let (Some(tenant_id), Some(client_id), Some(secret)) = (
             tenant.clone(),
             client.clone(),
-            secret(location, "client_secret"),
+            opts(location).secret("client_secret"),
         ) {
             return Ok(AzureAuth::ClientSecret {
                 tenant_id,
@@ -193,7 +179,7 @@ impl AzureSettings {
         if let (Some(tenant_id), Some(client_id), Some(file)) = (
             tenant,
             client.clone(),
-            get(location, "federated_token_file"),
+            opts(location).value("federated_token_file"),
         ) {
             return Ok(AzureAuth::WorkloadIdentity {
                 tenant_id,
@@ -201,10 +187,10 @@ impl AzureSettings {
                 token_file: file.to_string(),
             });
         }
-        if flag(location, "managed_identity")? {
+        if opts(location).flag("managed_identity")? {
             return Ok(AzureAuth::ManagedIdentity { client_id: client });
         }
-        if !flag(location, "no_cli")? && azure_cli_available() {
+        if !opts(location).flag("no_cli")? && azure_cli_available() {
             return Ok(AzureAuth::AzureCli);
         }
         Err(Error::new(

@@ -18,7 +18,7 @@ pub mod sas;
 
 use std::sync::Arc;
 
-use ferry_core::{Capabilities, Location, OptionKind, OptionSpec, PluginDescriptor, Sink, Source};
+use ferry_core::{Capabilities, Location, OptionSpec, PluginDescriptor, Sink, Source};
 
 /// What Azure stores can do.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -33,13 +33,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 const fn value(name: &'static str, help: &'static str, env: &'static [&'static str]) -> OptionSpec {
-    OptionSpec {
-        namespace: "azure",
-        name,
-        help,
-        env,
-        kind: OptionKind::Value,
-    }
+    OptionSpec::value("azure", name, help, env)
 }
 
 const fn secret(
@@ -47,23 +41,11 @@ const fn secret(
     help: &'static str,
     env: &'static [&'static str],
 ) -> OptionSpec {
-    OptionSpec {
-        namespace: "azure",
-        name,
-        help,
-        env,
-        kind: OptionKind::Secret,
-    }
+    OptionSpec::secret("azure", name, help, env)
 }
 
 const fn flag(name: &'static str, help: &'static str) -> OptionSpec {
-    OptionSpec {
-        namespace: "azure",
-        name,
-        help,
-        env: &[],
-        kind: OptionKind::Flag,
-    }
+    OptionSpec::switch("azure", name, help)
 }
 
 /// Options of the Azure plugin (flags `--azure-…`, `--src-azure-…`, `--dst-azure-…`).

@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
-use ferry_core::options::parse_bool;
+use ferry_core::options::PluginOptions;
 use ferry_core::{Error, Location, Result, Secret};
+
+fn opts(location: &Location) -> PluginOptions<'_> {
+    PluginOptions::new(location, "gcs")
+}
 
 /// Google's endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://storage.googleapis.com";
@@ -52,21 +56,6 @@ pub struct GcsSettings {
     pub request_timeout: Duration,
 }
 
-fn get<'a>(location: &'a Location, name: &str) -> Option<&'a str> {
-    let key = format!("gcs.{name}");
-    location
-        .option(&key)
-        .or_else(|| location.default_option(&key))
-        .filter(|v| !v.is_empty())
-}
-
-fn flag(location: &Location, name: &str) -> Result<bool> {
-    match get(location, name) {
-        Some(v) => parse_bool(&format!("--gcs-{}", name.replace('_', "-")), v),
-        None => Ok(false),
-    }
-}
-
 fn normalise_endpoint(endpoint: &str) -> Result<String> {
     // STORAGE_EMULATOR_HOST is often given as host:port.
     let with_scheme = if endpoint.contains("://") {
@@ -97,28 +86,23 @@ impl GcsSettings {
             .bucket
             .clone()
             .ok_or_else(|| Error::invalid_input(format!("{location} names no bucket")))?;
-        let endpoint = match get(location, "endpoint") {
+        let endpoint = match opts(location).value("endpoint") {
             Some(e) => normalise_endpoint(e)?,
             None => DEFAULT_ENDPOINT.to_string(),
         };
-        let auth = if flag(location, "anonymous")? {
+        let auth = if opts(location).flag("anonymous")? {
             AuthRequest::Anonymous
         } else if let Some(token) = location.secret("gcs.token") {
             AuthRequest::Token(token.clone())
-        } else if let Some(file) = get(location, "credentials") {
+        } else if let Some(file) = opts(location).value("credentials") {
             AuthRequest::KeyFile(file.to_string())
         } else {
             AuthRequest::Chain {
-                force_metadata: flag(location, "metadata")?,
-                gcloud: !flag(location, "no_gcloud")?,
+                force_metadata: opts(location).flag("metadata")?,
+                gcloud: !opts(location).flag("no_gcloud")?,
             }
         };
-        let request_timeout = match get(location, "request_timeout") {
-            Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
-                Error::invalid_input(format!("--gcs-request-timeout takes seconds, not {v:?}"))
-            })?),
-            None => Duration::from_secs(300),
-        };
+        let request_timeout = opts(location).seconds("request_timeout", 300)?;
         Ok(GcsSettings {
             bucket,
             prefix: location.path.clone(),

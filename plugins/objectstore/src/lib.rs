@@ -6,6 +6,7 @@
 //! configured client, their error mapping and their limits.
 
 pub mod backend;
+pub mod client;
 pub mod errors;
 pub mod upload;
 

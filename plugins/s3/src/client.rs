@@ -29,22 +29,13 @@ fn virtual_hosted_endpoint(endpoint: &str, bucket: &str) -> Result<String> {
 }
 
 fn client_options(settings: &S3Settings) -> Result<ClientOptions> {
-    let mut options = ClientOptions::new()
-        .with_timeout(settings.request_timeout)
-        .with_connect_timeout(Duration::from_secs(10))
-        .with_allow_http(settings.allow_http);
+    let mut options = ferry_objectstore::client::client_options(
+        settings.request_timeout,
+        settings.allow_http,
+        settings.ca_cert.as_deref(),
+    )?;
     if !settings.resolve.is_empty() {
         options = options.with_dns_resolver(Arc::new(settings.resolve.clone()));
-    }
-    if let Some(path) = &settings.ca_cert {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::from_io(e, format!("reading the CA certificate {path}")))?;
-        let certs = object_store::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            Error::invalid_input(format!("{path} is not a PEM certificate bundle: {e}"))
-        })?;
-        for cert in certs {
-            options = options.with_root_certificate(cert);
-        }
     }
     Ok(options)
 }

@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
-use ferry_core::options::parse_bool;
+use ferry_core::options::PluginOptions;
 use ferry_core::{Error, Location, Result, Secret};
+
+fn opts(location: &Location) -> PluginOptions<'_> {
+    PluginOptions::new(location, "s3")
+}
 
 /// Which plugin opened the location (they differ only in defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,26 +116,6 @@ pub struct S3Settings {
     pub resolve: crate::resolve::PinnedHosts,
 }
 
-/// Looks up `s3.<name>`: explicit option first, then the environment default.
-fn get<'a>(location: &'a Location, name: &str) -> Option<&'a str> {
-    let key = format!("s3.{name}");
-    location
-        .option(&key)
-        .or_else(|| location.default_option(&key))
-        .filter(|v| !v.is_empty())
-}
-
-fn flag(location: &Location, name: &str) -> Result<bool> {
-    match get(location, name) {
-        Some(v) => parse_bool(&format!("--s3-{}", name.replace('_', "-")), v),
-        None => Ok(false),
-    }
-}
-
-fn secret(location: &Location, name: &str) -> Option<Secret> {
-    location.secret(&format!("s3.{name}")).cloned()
-}
-
 fn validate_endpoint(endpoint: &str) -> Result<String> {
     let trimmed = endpoint.trim_end_matches('/');
     let parsed = url::Url::parse(trimmed).map_err(|e| {
@@ -180,8 +164,8 @@ impl S3Settings {
             .or_else(|| location.default_option("s3.region"))
             .map(str::to_string)
             .or_else(|| endpoint.as_ref().map(|_| "us-east-1".to_string()));
-        let path_flag = flag(location, "path_style")?;
-        let virtual_flag = flag(location, "virtual_hosted")?;
+        let path_flag = opts(location).flag("path_style")?;
+        let virtual_flag = opts(location).flag("virtual_hosted")?;
         if path_flag && virtual_flag {
             return Err(Error::invalid_input(
                 "--s3-path-style and --s3-virtual-hosted exclude each other",
@@ -197,11 +181,11 @@ impl S3Settings {
         } else {
             flavor == Flavor::Minio || endpoint.is_some()
         };
-        let allow_http = flag(location, "allow_http")?
+        let allow_http = opts(location).flag("allow_http")?
             || endpoint
                 .as_deref()
                 .is_some_and(|e| e.starts_with("http://"));
-        let checksum = match get(location, "checksum").unwrap_or("none") {
+        let checksum = match opts(location).value("checksum").unwrap_or("none") {
             "none" | "off" => UploadChecksum::None,
             "sha256" | "SHA256" => UploadChecksum::Sha256,
             "crc64nvme" | "CRC64NVME" => UploadChecksum::Crc64Nvme,
@@ -211,14 +195,14 @@ impl S3Settings {
                 )))
             }
         };
-        let credentials = if flag(location, "anonymous")? {
+        let credentials = if opts(location).flag("anonymous")? {
             CredentialSource::Anonymous
         } else {
-            match (secret(location, "access_key_id"), secret(location, "secret_access_key")) {
+            match (opts(location).secret("access_key_id"), opts(location).secret("secret_access_key")) {
                 (Some(key_id), Some(secret_key)) => CredentialSource::Static {
                     key_id,
                     secret: secret_key,
-                    token: secret(location, "session_token"),
+                    token: opts(location).secret("session_token"),
                 },
                 (Some(_), None) => {
                     return Err(Error::invalid_input(
@@ -234,26 +218,27 @@ impl S3Settings {
                 (None, None) => CredentialSource::Chain,
             }
         };
-        let duration = get(location, "session_duration")
+        let duration = opts(location)
+            .value("session_duration")
             .map(|v| {
                 v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
                     Error::invalid_input(format!("--s3-session-duration takes seconds, not {v:?}"))
                 })
             })
             .transpose()?;
-        let role = get(location, "role_arn").map(|arn| RoleSettings {
+        let role = opts(location).value("role_arn").map(|arn| RoleSettings {
             arn: arn.to_string(),
-            external_id: get(location, "external_id").map(str::to_string),
-            session_name: get(location, "session_name").unwrap_or("ferry").to_string(),
+            external_id: opts(location).value("external_id").map(str::to_string),
+            session_name: opts(location)
+                .value("session_name")
+                .unwrap_or("ferry")
+                .to_string(),
             duration,
-            web_identity_token_file: get(location, "web_identity_token_file").map(str::to_string),
+            web_identity_token_file: opts(location)
+                .value("web_identity_token_file")
+                .map(str::to_string),
         });
-        let request_timeout = match get(location, "request_timeout") {
-            Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
-                Error::invalid_input(format!("--s3-request-timeout takes seconds, not {v:?}"))
-            })?),
-            None => Duration::from_secs(300),
-        };
+        let request_timeout = opts(location).seconds("request_timeout", 300)?;
         Ok(S3Settings {
             bucket,
             prefix: location.path.clone(),
@@ -261,16 +246,19 @@ impl S3Settings {
             region,
             path_style,
             allow_http,
-            ca_cert: get(location, "ca_cert").map(str::to_string),
+            ca_cert: opts(location).value("ca_cert").map(str::to_string),
             checksum,
             credentials,
-            profile: get(location, "profile").map(str::to_string),
+            profile: opts(location).value("profile").map(str::to_string),
             role,
-            sts_endpoint: get(location, "sts_endpoint")
+            sts_endpoint: opts(location)
+                .value("sts_endpoint")
                 .map(validate_endpoint)
                 .transpose()?,
             request_timeout,
-            resolve: crate::resolve::PinnedHosts::parse(get(location, "resolve").unwrap_or(""))?,
+            resolve: crate::resolve::PinnedHosts::parse(
+                opts(location).value("resolve").unwrap_or(""),
+            )?,
         })
     }
 

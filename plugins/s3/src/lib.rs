@@ -21,7 +21,7 @@ pub mod resolve;
 
 use std::sync::Arc;
 
-use ferry_core::{Capabilities, Location, OptionKind, OptionSpec, PluginDescriptor, Sink, Source};
+use ferry_core::{Capabilities, Location, OptionSpec, PluginDescriptor, Sink, Source};
 
 pub use config::{Flavor, S3Settings};
 
@@ -38,13 +38,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 const fn value(name: &'static str, help: &'static str, env: &'static [&'static str]) -> OptionSpec {
-    OptionSpec {
-        namespace: "s3",
-        name,
-        help,
-        env,
-        kind: OptionKind::Value,
-    }
+    OptionSpec::value("s3", name, help, env)
 }
 
 const fn secret(
@@ -52,23 +46,11 @@ const fn secret(
     help: &'static str,
     env: &'static [&'static str],
 ) -> OptionSpec {
-    OptionSpec {
-        namespace: "s3",
-        name,
-        help,
-        env,
-        kind: OptionKind::Secret,
-    }
+    OptionSpec::secret("s3", name, help, env)
 }
 
 const fn flag(name: &'static str, help: &'static str) -> OptionSpec {
-    OptionSpec {
-        namespace: "s3",
-        name,
-        help,
-        env: &[],
-        kind: OptionKind::Flag,
-    }
+    OptionSpec::switch("s3", name, help)
 }
 
 /// Options of the S3 and MinIO plugins (flags `--s3-…`, `--src-s3-…`, `--dst-s3-…`).

@@ -1,0 +1,30 @@
+//! HTTP client options every object_store-based plugin sets the same way.
+
+use std::time::Duration;
+
+use ferry_core::{Error, Result};
+use object_store::ClientOptions;
+
+/// Client options: a request timeout that fits large parts, a short connect timeout, plain http
+/// when allowed, and the extra root certificates of `ca_cert` (a PEM bundle), if any.
+pub fn client_options(
+    request_timeout: Duration,
+    allow_http: bool,
+    ca_cert: Option<&str>,
+) -> Result<ClientOptions> {
+    let mut options = ClientOptions::new()
+        .with_timeout(request_timeout)
+        .with_connect_timeout(Duration::from_secs(10))
+        .with_allow_http(allow_http);
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::from_io(e, format!("reading the CA certificate {path}")))?;
+        let certs = object_store::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::invalid_input(format!("{path} is not a PEM certificate bundle: {e}"))
+        })?;
+        for cert in certs {
+            options = options.with_root_certificate(cert);
+        }
+    }
+    Ok(options)
+}
