@@ -208,8 +208,25 @@ struct VerifyArgs {
 
 #[derive(Debug, Args)]
 struct PluginsArgs {
+    #[command(subcommand)]
+    action: Option<PluginsAction>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsAction {
+    /// Run the conformance kit against a location (writes and deletes objects under a
+    /// `conformance-<n>/` folder there) and print a pass/fail table.
+    #[command(
+        after_help = "Example:\n  ferry plugins check minio://127.0.0.1:9000/scratch/ferry-check/"
+    )]
+    Check {
+        /// A location where the kit may write and delete test objects.
+        location: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 fn init_logging(verbose: u8) {
@@ -249,9 +266,10 @@ fn main() -> ExitCode {
     let matches = plugin_flags::augment(Cli::command(), &specs).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let sub = matches.subcommand().map(|(name, m)| {
-        // `ferry jobs resume` takes the storage flags of its own subcommand.
+        // `ferry jobs resume` and `ferry plugins check` take the storage flags of their own
+        // subcommand.
         match (name, m.subcommand()) {
-            ("jobs", Some((_, inner))) => inner.clone(),
+            ("jobs" | "plugins", Some((_, inner))) => inner.clone(),
             _ => m.clone(),
         }
     });
@@ -276,7 +294,13 @@ fn main() -> ExitCode {
             Command::Inspect(a) => (a.output.json, commands::inspect::run(&context, a).await),
             Command::Migrate(a) => (a.output.json, commands::migrate::run(&context, a).await),
             Command::Verify(a) => (a.output.json, commands::verify::run(&context, a).await),
-            Command::Plugins(a) => (a.output.json, commands::plugins::run(&context, a).await),
+            Command::Plugins(a) => {
+                let json = match &a.action {
+                    Some(PluginsAction::Check { output, .. }) => output.json,
+                    None => a.output.json,
+                };
+                (json, commands::plugins::run(&context, a).await)
+            }
             Command::Jobs(a) => {
                 let json = match &a.command {
                     JobsCommand::List { output }

@@ -75,6 +75,14 @@ pub fn augment(mut command: Command, specs: &[OptionSpec]) -> Command {
             sub
         })
     });
+    command = command.mut_subcommand("plugins", |plugins| {
+        plugins.mut_subcommand("check", |mut sub| {
+            for spec in specs {
+                sub = sub.arg(arg_for(spec, None));
+            }
+            sub
+        })
+    });
     command
 }
 
