@@ -330,8 +330,8 @@ fn credentials_that_expire_during_a_copy_are_refreshed() {
     let (ak, sk) = m.admin();
     let ep = endpoint();
     let tmp = tempfile::tempdir().unwrap();
-    // ~1800 objects at one at a time: long enough for several 4-second credential lifetimes.
-    let backup = generate_backup(tmp.path(), "rotating", 300, 6, 1024);
+    // 2,700 objects one at a time: long enough for several 3-second credential lifetimes.
+    let backup = generate_backup(tmp.path(), "rotating", 450, 6, 1024);
     let total = file_count(&backup) as u64;
     let log = tmp.path().join("rotations.log");
     let script = repo_root().join("tests/servers/rotate_keys.py");
@@ -339,7 +339,7 @@ fn credentials_that_expire_during_a_copy_are_refreshed() {
     std::fs::write(
         &config,
         format!(
-            "[profile rotating]\ncredential_process = python3 {} {ep} {ak} {sk} 4 {}\nregion = us-east-1\n",
+            "[profile rotating]\ncredential_process = python3 {} {ep} {ak} {sk} 3 {}\nregion = us-east-1\n",
             script.display(),
             log.display()
         ),
