@@ -187,7 +187,7 @@ def main():
     versions = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"}
     for name, path in peers.items():
         if path:
-            out = subprocess.run([path, "version" if name != "rclone" else "version"], capture_output=True, text=True)
+            out = subprocess.run([path, "--version" if name == "aws" else "version"], capture_output=True, text=True)
             versions[name] = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
     with open(RESULTS / "results.md", "w") as f:
         f.write(f"# Benchmark results ({'quick' if args.quick else 'full'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n")
