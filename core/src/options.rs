@@ -69,51 +69,46 @@ impl Side {
 }
 
 impl OptionSpec {
-    /// A plain-value option.
-    pub const fn value(
+    /// An option of any kind.
+    pub const fn new(
         namespace: &'static str,
         name: &'static str,
         help: &'static str,
         env: &'static [&'static str],
+        kind: OptionKind,
     ) -> OptionSpec {
         OptionSpec {
             namespace,
             name,
             help,
             env,
-            kind: OptionKind::Value,
+            kind,
         }
+    }
+
+    /// A plain-value option.
+    pub const fn value(
+        ns: &'static str,
+        name: &'static str,
+        help: &'static str,
+        env: &'static [&'static str],
+    ) -> OptionSpec {
+        OptionSpec::new(ns, name, help, env, OptionKind::Value)
     }
 
     /// A secret option.
     pub const fn secret(
-        namespace: &'static str,
+        ns: &'static str,
         name: &'static str,
         help: &'static str,
         env: &'static [&'static str],
     ) -> OptionSpec {
-        OptionSpec {
-            namespace,
-            name,
-            help,
-            env,
-            kind: OptionKind::Secret,
-        }
+        OptionSpec::new(ns, name, help, env, OptionKind::Secret)
     }
 
-    /// A switch.
-    pub const fn switch(
-        namespace: &'static str,
-        name: &'static str,
-        help: &'static str,
-    ) -> OptionSpec {
-        OptionSpec {
-            namespace,
-            name,
-            help,
-            env: &[],
-            kind: OptionKind::Flag,
-        }
+    /// A switch (no value, no environment variable).
+    pub const fn switch(ns: &'static str, name: &'static str, help: &'static str) -> OptionSpec {
+        OptionSpec::new(ns, name, help, &[], OptionKind::Flag)
     }
 
     /// The key under which the value is stored on a [`Location`]: `<namespace>.<name>`.

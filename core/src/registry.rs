@@ -42,6 +42,24 @@ pub struct PluginDescriptor {
 
 inventory::collect!(PluginDescriptor);
 
+/// Boxes the opening of a source, for a descriptor's `open_source`.
+pub fn boxed_source<S, F>(open: F) -> BoxFuture<'static, Result<Arc<dyn Source>>>
+where
+    S: Source + 'static,
+    F: std::future::Future<Output = Result<S>> + Send + 'static,
+{
+    Box::pin(async move { Ok(Arc::new(open.await?) as Arc<dyn Source>) })
+}
+
+/// Boxes the opening of a sink, for a descriptor's `open_sink`.
+pub fn boxed_sink<S, F>(open: F) -> BoxFuture<'static, Result<Arc<dyn Sink>>>
+where
+    S: Sink + 'static,
+    F: std::future::Future<Output = Result<S>> + Send + 'static,
+{
+    Box::pin(async move { Ok(Arc::new(open.await?) as Arc<dyn Sink>) })
+}
+
 /// Opens sources and sinks for one plugin (built-in or loaded).
 pub trait PluginFactory: Send + Sync {
     /// Opens a source at `location`.

@@ -18,6 +18,7 @@ pub mod sas;
 
 use std::sync::Arc;
 
+use ferry_core::registry::{boxed_sink, boxed_source};
 use ferry_core::{Capabilities, Location, OptionSpec, PluginDescriptor, Sink, Source};
 
 /// What Azure stores can do.
@@ -32,65 +33,52 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     ..Capabilities::NONE
 };
 
-const fn value(name: &'static str, help: &'static str, env: &'static [&'static str]) -> OptionSpec {
-    OptionSpec::value("azure", name, help, env)
-}
-
-const fn secret(
-    name: &'static str,
-    help: &'static str,
-    env: &'static [&'static str],
-) -> OptionSpec {
-    OptionSpec::secret("azure", name, help, env)
-}
-
-const fn flag(name: &'static str, help: &'static str) -> OptionSpec {
-    OptionSpec::switch("azure", name, help)
-}
+/// Namespace of this plugin's options (`--azure-…`).
+const NS: &str = "azure";
 
 /// Options of the Azure plugin (flags `--azure-…`, `--src-azure-…`, `--dst-azure-…`).
 pub const OPTIONS: &[OptionSpec] = &[
-    value(
+    OptionSpec::value(NS,
         "account",
         "Storage account, for az:// locations that name none",
         &["AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_NAME"],
     ),
-    value(
+    OptionSpec::value(NS,
         "endpoint",
         "Blob service URL for Azurite and sovereign clouds, e.g. http://127.0.0.1:10000/devstoreaccount1",
         &["AZURE_STORAGE_ENDPOINT"],
     ),
-    secret(
+    OptionSpec::secret(NS,
         "account_key",
         "Storage account key",
         &["AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY"],
     ),
-    secret(
+    OptionSpec::secret(NS,
         "sas",
         "SAS token (the query string of a SAS URL)",
         &["AZURE_STORAGE_SAS_TOKEN"],
     ),
-    secret(
+    OptionSpec::secret(NS,
         "bearer_token",
         "OAuth access token for https://storage.azure.com (e.g. from `az account get-access-token`)",
         &["AZURE_STORAGE_TOKEN"],
     ),
-    value("tenant_id", "Entra tenant of the service principal / workload identity", &["AZURE_TENANT_ID"]),
-    value("client_id", "Client id of the service principal / workload or managed identity", &["AZURE_CLIENT_ID"]),
-    secret("client_secret", "Client secret of the service principal", &["AZURE_CLIENT_SECRET"]),
-    value(
+    OptionSpec::value(NS, "tenant_id", "Entra tenant of the service principal / workload identity", &["AZURE_TENANT_ID"]),
+    OptionSpec::value(NS, "client_id", "Client id of the service principal / workload or managed identity", &["AZURE_CLIENT_ID"]),
+    OptionSpec::secret(NS, "client_secret", "Client secret of the service principal", &["AZURE_CLIENT_SECRET"]),
+    OptionSpec::value(NS,
         "federated_token_file",
         "Workload identity token file",
         &["AZURE_FEDERATED_TOKEN_FILE"],
     ),
-    flag(
+    OptionSpec::switch(NS,
         "managed_identity",
         "Use the managed identity of this VM / container (never probed unless asked for)",
     ),
-    flag("no_cli", "Do not fall back to the Azure CLI (`az`)"),
-    flag("allow_http", "Allow plain-http endpoints (implied by an http:// endpoint)"),
-    value("ca_cert", "PEM file of an extra root certificate for https endpoints", &[]),
-    value(
+    OptionSpec::switch(NS, "no_cli", "Do not fall back to the Azure CLI (`az`)"),
+    OptionSpec::switch(NS, "allow_http", "Allow plain-http endpoints (implied by an http:// endpoint)"),
+    OptionSpec::value(NS, "ca_cert", "PEM file of an extra root certificate for https endpoints", &[]),
+    OptionSpec::value(NS,
         "request_timeout",
         "Seconds one request (one block of an upload) may take (default 300)",
         &[],
@@ -100,20 +88,17 @@ pub const OPTIONS: &[OptionSpec] = &[
 fn open_source(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
-    Box::pin(async move {
+    boxed_source(async move {
         let store = client::open(location).await?;
         store.check_container().await?;
-        Ok(Arc::new(store) as Arc<dyn Source>)
+        Ok(store)
     })
 }
 
 fn open_sink(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
-    Box::pin(async move {
-        let store = client::open(location).await?;
-        Ok(Arc::new(store) as Arc<dyn Sink>)
-    })
+    boxed_sink(async move { client::open(location).await })
 }
 
 ferry_core::inventory::submit! {

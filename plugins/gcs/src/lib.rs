@@ -19,6 +19,7 @@ pub mod upload;
 
 use std::sync::Arc;
 
+use ferry_core::registry::{boxed_sink, boxed_source};
 use ferry_core::{Capabilities, Location, OptionKind, OptionSpec, PluginDescriptor, Sink, Source};
 
 /// What GCS stores can do.
@@ -34,60 +35,55 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     reports_md5: true,
 };
 
-const fn option(
-    name: &'static str,
-    help: &'static str,
-    env: &'static [&'static str],
-    kind: OptionKind,
-) -> OptionSpec {
-    OptionSpec {
-        namespace: "gcs",
-        name,
-        help,
-        env,
-        kind,
-    }
-}
+/// Namespace of this plugin's options (`--gcs-…`).
+const NS: &str = "gcs";
 
 /// Options of the GCS plugin (flags `--gcs-…`, `--src-gcs-…`, `--dst-gcs-…`).
 pub const OPTIONS: &[OptionSpec] = &[
-    option(
+    OptionSpec::new(
+        NS,
         "endpoint",
         "GCS endpoint for emulators and private endpoints, e.g. http://127.0.0.1:4443",
         &["STORAGE_EMULATOR_HOST"],
         OptionKind::Value,
     ),
-    option(
+    OptionSpec::new(
+        NS,
         "credentials",
         "Service-account key file (or user ADC file)",
         &["GOOGLE_APPLICATION_CREDENTIALS"],
         OptionKind::Value,
     ),
-    option(
+    OptionSpec::new(
+        NS,
         "token",
         "OAuth access token (temporary credentials, e.g. `gcloud auth print-access-token`)",
         &["GOOGLE_OAUTH_ACCESS_TOKEN"],
         OptionKind::Secret,
     ),
-    option(
+    OptionSpec::new(
+        NS,
         "metadata",
         "Use the metadata server of this GCE VM / GKE pod (detected on GCE; forced with this flag)",
         &[],
         OptionKind::Flag,
     ),
-    option(
+    OptionSpec::new(
+        NS,
         "no_gcloud",
         "Do not fall back to the gcloud CLI",
         &[],
         OptionKind::Flag,
     ),
-    option(
+    OptionSpec::new(
+        NS,
         "anonymous",
         "Send no credentials (public buckets, emulators)",
         &[],
         OptionKind::Flag,
     ),
-    option(
+    OptionSpec::new(
+        NS,
         "request_timeout",
         "Seconds one request (one chunk of an upload) may take (default 300)",
         &[],
@@ -98,20 +94,17 @@ pub const OPTIONS: &[OptionSpec] = &[
 fn open_source(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
-    Box::pin(async move {
+    boxed_source(async move {
         let store = store::GcsStore::open(location).await?;
         store.check_bucket().await?;
-        Ok(Arc::new(store) as Arc<dyn Source>)
+        Ok(store)
     })
 }
 
 fn open_sink(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
-    Box::pin(async move {
-        let store = store::GcsStore::open(location).await?;
-        Ok(Arc::new(store) as Arc<dyn Sink>)
-    })
+    boxed_sink(async move { store::GcsStore::open(location).await })
 }
 
 ferry_core::inventory::submit! {

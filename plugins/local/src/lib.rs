@@ -13,6 +13,7 @@ mod write;
 
 use std::sync::Arc;
 
+use ferry_core::registry::{boxed_sink, boxed_source};
 use ferry_core::{Capabilities, Location, PluginDescriptor, Sink, Source};
 
 pub use paths::STAGING_DIR;
@@ -32,19 +33,16 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 fn open_source(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
-    Box::pin(async move {
+    boxed_source(async move {
         let store = LocalStore::open_existing(location).await?;
-        Ok(Arc::new(store) as Arc<dyn Source>)
+        Ok(store)
     })
 }
 
 fn open_sink(
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
-    Box::pin(async move {
-        let store = LocalStore::open_for_writing(location)?;
-        Ok(Arc::new(store) as Arc<dyn Sink>)
-    })
+    boxed_sink(async move { LocalStore::open_for_writing(location) })
 }
 
 ferry_core::inventory::submit! {

@@ -21,6 +21,7 @@ pub mod resolve;
 
 use std::sync::Arc;
 
+use ferry_core::registry::{boxed_sink, boxed_source};
 use ferry_core::{Capabilities, Location, OptionSpec, PluginDescriptor, Sink, Source};
 
 pub use config::{Flavor, S3Settings};
@@ -37,102 +38,105 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     ..Capabilities::NONE
 };
 
-const fn value(name: &'static str, help: &'static str, env: &'static [&'static str]) -> OptionSpec {
-    OptionSpec::value("s3", name, help, env)
-}
-
-const fn secret(
-    name: &'static str,
-    help: &'static str,
-    env: &'static [&'static str],
-) -> OptionSpec {
-    OptionSpec::secret("s3", name, help, env)
-}
-
-const fn flag(name: &'static str, help: &'static str) -> OptionSpec {
-    OptionSpec::switch("s3", name, help)
-}
+/// Namespace of this plugin's options (`--s3-…`).
+const NS: &str = "s3";
 
 /// Options of the S3 and MinIO plugins (flags `--s3-…`, `--src-s3-…`, `--dst-s3-…`).
 pub const OPTIONS: &[OptionSpec] = &[
-    value(
+    OptionSpec::value(
+        NS,
         "endpoint",
         "S3 endpoint URL for S3-compatible servers, e.g. http://127.0.0.1:9000",
         &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "region",
         "Region of the bucket",
         &["AWS_REGION", "AWS_DEFAULT_REGION"],
     ),
-    secret("access_key_id", "Access key id", &["AWS_ACCESS_KEY_ID"]),
-    secret(
+    OptionSpec::secret(NS, "access_key_id", "Access key id", &["AWS_ACCESS_KEY_ID"]),
+    OptionSpec::secret(
+        NS,
         "secret_access_key",
         "Secret access key",
         &["AWS_SECRET_ACCESS_KEY"],
     ),
-    secret(
+    OptionSpec::secret(
+        NS,
         "session_token",
         "Session token of temporary credentials",
         &["AWS_SESSION_TOKEN"],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "profile",
         "Profile of ~/.aws/config and ~/.aws/credentials",
         &["AWS_PROFILE"],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "role_arn",
         "Role to assume (STS AssumeRole, or web identity with --s3-web-identity-token-file)",
         &["AWS_ROLE_ARN"],
     ),
-    value("external_id", "External id for AssumeRole", &[]),
-    value(
+    OptionSpec::value(NS, "external_id", "External id for AssumeRole", &[]),
+    OptionSpec::value(
+        NS,
         "session_name",
         "Session name for AssumeRole",
         &["AWS_ROLE_SESSION_NAME"],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "session_duration",
         "Lifetime of assumed-role credentials in seconds (refreshed before they expire)",
         &[],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "web_identity_token_file",
         "Web identity token file (with --s3-role-arn)",
         &["AWS_WEB_IDENTITY_TOKEN_FILE"],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "sts_endpoint",
         "STS endpoint URL",
         &["AWS_ENDPOINT_URL_STS"],
     ),
-    flag(
+    OptionSpec::switch(
+        NS,
         "path_style",
         "Address buckets as https://host/bucket/ (default for custom endpoints and minio://)",
     ),
-    flag(
+    OptionSpec::switch(
+        NS,
         "virtual_hosted",
         "Address buckets as https://bucket.host/ (default for AWS)",
     ),
-    flag("allow_http", "Allow plain-http endpoints"),
-    value(
+    OptionSpec::switch(NS, "allow_http", "Allow plain-http endpoints"),
+    OptionSpec::value(
+        NS,
         "ca_cert",
         "PEM file of an extra root certificate for https endpoints",
         &["AWS_CA_BUNDLE"],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "checksum",
         "Checksum sent with uploads: none (default; works with every gateway), sha256 or crc64nvme",
         &[],
     ),
-    flag("anonymous", "Send unsigned requests (public buckets)"),
-    value(
+    OptionSpec::switch(NS, "anonymous", "Send unsigned requests (public buckets)"),
+    OptionSpec::value(
+        NS,
         "resolve",
         "Pin host names to addresses, HOST=IP[,HOST=IP] (like curl --resolve)",
         &[],
     ),
-    value(
+    OptionSpec::value(
+        NS,
         "request_timeout",
         "Seconds one request (one part of an upload) may take (default 300)",
         &[],
@@ -143,10 +147,10 @@ fn open_source_with(
     flavor: Flavor,
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Source>>> {
-    Box::pin(async move {
+    boxed_source(async move {
         let store = client::open(location, flavor).await?;
         store.check_container().await?;
-        Ok(Arc::new(store) as Arc<dyn Source>)
+        Ok(store)
     })
 }
 
@@ -154,10 +158,7 @@ fn open_sink_with(
     flavor: Flavor,
     location: Location,
 ) -> futures::future::BoxFuture<'static, ferry_core::Result<Arc<dyn Sink>>> {
-    Box::pin(async move {
-        let store = client::open(location, flavor).await?;
-        Ok(Arc::new(store) as Arc<dyn Sink>)
-    })
+    boxed_sink(client::open(location, flavor))
 }
 
 fn open_s3_source(
