@@ -18,7 +18,7 @@ fn check(args: &[&str], env: &[(&str, &str)]) -> Value {
         .unwrap_or_default();
     assert_eq!(code, 0, "failed checks: {failed:#?}\n{doc}");
     assert_eq!(doc["passed"], true);
-    assert_eq!(doc["checks"].as_array().unwrap().len(), 8);
+    assert_eq!(doc["checks"].as_array().unwrap().len(), 9);
     doc
 }
 
@@ -32,7 +32,10 @@ fn local_disk() {
 #[test]
 fn minio_on_s3s_fs() {
     let s = s3s();
-    let loc = format!("minio://127.0.0.1:{}/bkt2/{}/", s.port, unique("kit"));
+    // The bucket's root: s3s-fs keeps per-object metadata in files named after the base64 of
+    // the key, so keys over ~164 bytes fail there (a test-server limit; S3 allows 1,024), and
+    // the kit's round trip writes the sample's 131-byte keys under its own `kit-<time>/rt/`.
+    let loc = format!("minio://127.0.0.1:{}/bkt2/", s.port);
     check(
         &[&loc],
         &[

@@ -5,6 +5,7 @@ mod commands;
 mod exit;
 mod output;
 mod plugin_flags;
+mod plugin_loading;
 mod signals;
 mod stores;
 
@@ -29,6 +30,11 @@ struct Cli {
     /// ~/.local/state/ferry).
     #[arg(long, global = true, value_name = "DIR")]
     state_dir: Option<std::path::PathBuf>,
+
+    /// Load a vendor plugin (a shared library); repeatable. Also: FERRY_PLUGIN_PATH (files or
+    /// folders) and $XDG_DATA_HOME/ferry/plugins. See docs/plugins.md.
+    #[arg(long = "plugin", global = true, value_name = "PATH", action = clap::ArgAction::Append)]
+    plugin: Vec<std::path::PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -255,10 +261,11 @@ pub struct Context {
 
 fn main() -> ExitCode {
     builtins::link();
-    let registry = match stores::registry() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let registry = match stores::registry(&plugin_loading::plugin_flags(&args)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("ferry: error: {e}");
+            output::print_error(&e, args.iter().any(|a| a == "--json"));
             return ExitCode::from(exit::code_for(e.kind()));
         }
     };

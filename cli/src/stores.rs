@@ -6,9 +6,12 @@ use ferry_core::{Error, Location, Registry, Result, Side, Sink, Source};
 
 use crate::Context;
 
-/// The registry of built-in plugins.
-pub fn registry() -> Result<Arc<Registry>> {
-    Registry::with_builtins().map(Arc::new)
+/// The registry: built-in plugins, then the vendor plugins named by `--plugin` (`flags`),
+/// `FERRY_PLUGIN_PATH` and the per-user plugin folder.
+pub fn registry(flags: &[std::path::PathBuf]) -> Result<Arc<Registry>> {
+    let mut registry = Registry::with_builtins()?;
+    crate::plugin_loading::load_plugins(&mut registry, flags)?;
+    Ok(Arc::new(registry))
 }
 
 /// Parses `input` and applies the storage options of `side`, naming the argument (`source`,

@@ -12,6 +12,7 @@
 pub mod backup;
 pub mod capabilities;
 pub mod error;
+pub mod external;
 pub mod jobs;
 pub mod key;
 pub mod location;

