@@ -97,18 +97,17 @@ impl PluginLibrary {
             .with_hint("a Ferry plugin is a shared library built for this platform")
         })?;
         // SAFETY: the symbol's type is fixed by the ABI; it is only called after being found.
-        let entry = unsafe {
-            library.get::<abi::FerryPluginEntryFn>(abi::FERRY_PLUGIN_ENTRY_SYMBOL)
-        }
-        .map_err(|_| {
-            refuse(
+        let entry =
+            unsafe { library.get::<abi::FerryPluginEntryFn>(abi::FERRY_PLUGIN_ENTRY_SYMBOL) }
+                .map_err(|_| {
+                    refuse(
                 path,
                 "is not a Ferry plugin: it exports no `ferry_plugin_entry` symbol",
             )
             .with_hint(
                 "build plugins with ferry-plugin-sdk's export_plugin! or include/ferry_plugin.h",
             )
-        })?;
+                })?;
         // SAFETY: calling the entry point is the documented first step of the ABI.
         let header_ptr = unsafe { entry() };
         if header_ptr.is_null() {
