@@ -272,6 +272,7 @@ impl Sink for ExternalStore {
         let mut failure = None;
         while let Some(chunk) = data.next().await {
             match chunk {
+                Ok(chunk) if chunk.is_empty() => {}
                 Ok(chunk) => {
                     written += chunk.len() as u64;
                     if written > size {

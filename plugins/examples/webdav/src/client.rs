@@ -46,35 +46,46 @@ impl Connection {
 
     /// Creates every folder from the server root to `folder` (relative, ending with `/`).
     pub fn ensure_folders(&self, folder: &str) -> PluginResult<()> {
-        let mut path = String::new();
-        let full = format!(
-            "{}{}",
-            self.base_path.trim_start_matches('/'),
-            encode_path(folder)
-        );
+        let mut path = String::from("/");
+        let full = format!("{}{}", self.base_path, encode_path(folder));
         for segment in full.split('/').filter(|s| !s.is_empty()) {
-            path.push('/');
             path.push_str(segment);
             path.push('/');
             if self.known_folders.lock().expect("lock").contains(&path) {
                 continue;
             }
-            let url = format!("{}{}", self.origin, path);
-            let response = self.send(
-                self.request(Method::from_bytes(b"MKCOL").expect("valid method"), &url),
-                &format!("creating the folder {path}"),
-            )?;
-            let status = response.status().as_u16();
-            // 201 created; 405 (or 301 to the slash form) means it already exists.
-            if !matches!(status, 200 | 201 | 204 | 301 | 405) {
-                return Err(status_error(status, &format!("creating the folder {path}")));
-            }
+            self.make_folder(&path)?;
             self.known_folders
                 .lock()
                 .expect("lock")
                 .insert(path.clone());
         }
         Ok(())
+    }
+
+    /// MKCOL on `path` (absolute, encoded). Concurrent writers race to create the same folder:
+    /// a gateway may answer 423 (locked) or 409 to the losers, so those re-check and retry.
+    fn make_folder(&self, path: &str) -> PluginResult<()> {
+        let url = format!("{}{}", self.origin, path);
+        let what = format!("creating the folder {path}");
+        let mut attempt = 0u64;
+        loop {
+            let response = self.send(
+                self.request(Method::from_bytes(b"MKCOL").expect("valid method"), &url),
+                &what,
+            )?;
+            let status = response.status().as_u16();
+            // 201 created; 405 (or 301 to the slash form) means it already exists.
+            if matches!(status, 200 | 201 | 204 | 301 | 405) {
+                return Ok(());
+            }
+            attempt += 1;
+            let retry = matches!(status, 409 | 423 | 429 | 500 | 502 | 503 | 504);
+            if !retry || attempt >= 8 {
+                return Err(status_error(status, &what));
+            }
+            std::thread::sleep(Duration::from_millis(25 * attempt));
+        }
     }
 
     fn propfind(&self, relative: &str, depth: &str) -> PluginResult<Option<Response>> {

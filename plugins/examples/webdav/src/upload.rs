@@ -140,6 +140,9 @@ impl DavUpload {
 
 impl Upload for DavUpload {
     fn write(&mut self, data: &[u8]) -> PluginResult<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
         let sent = self
             .tx
             .as_ref()
@@ -148,12 +151,13 @@ impl Upload for DavUpload {
         if sent {
             return Ok(());
         }
-        // The PUT ended early: its error says why.
+        // The PUT ended: its error says why. Ending without one means it already sent every
+        // announced byte, so these are more than announced.
         self.finish_put()?;
-        Err(PluginError::internal(format!(
-            "uploading {}: the server closed the upload early",
-            self.key
-        )))
+        Err(PluginError::new(
+            ferry_plugin_sdk::ErrorKind::Integrity,
+            format!("uploading {}: more bytes than announced", self.key),
+        ))
     }
 
     fn commit(mut self: Box<Self>) -> PluginResult<()> {
