@@ -242,3 +242,35 @@ fn json_events_and_no_secret_in_the_job_store() {
     assert_eq!(code, 0);
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn no_job_records_nothing_and_still_resumes_by_rerunning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let dest = tmp.path().join("dest");
+    let env = state_env(&state);
+    let sample = sample_backup();
+    let args = [
+        "migrate",
+        sample.to_str().unwrap(),
+        dest.to_str().unwrap(),
+        "--no-job",
+        "--json",
+    ];
+    let out = ferry_env(&args, &refs(&env));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("\"event\":\"job\""), "{stdout}");
+    let (code, doc) = jobs_json(&state, &["list"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc.as_array().map(Vec::len), Some(0), "{doc}");
+    // The same command again finds everything in place.
+    let out = ferry_env(&args, &refs(&env));
+    assert!(out.status.success());
+    let report = last_json(&String::from_utf8_lossy(&out.stdout), &out);
+    assert_eq!(report["backups"][0]["plan"]["skip"], 37, "{report}");
+}

@@ -187,8 +187,12 @@ struct MigrateArgs {
     #[arg(short, long)]
     quiet: bool,
     /// A name for the job (usable in place of its id).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "no_job")]
     job_name: Option<String>,
+    /// Do not record this migration as a job (no `ferry jobs` entry, no resume by id; running
+    /// the same command again still skips what is already copied).
+    #[arg(long)]
+    no_job: bool,
     #[command(flatten)]
     output: OutputArgs,
 }

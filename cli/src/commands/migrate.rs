@@ -100,6 +100,9 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
     if args.dry_run {
         return run_migration(context, None, source, destination, &options, true, output).await;
     }
+    if args.no_job {
+        return run_migration(context, None, source, destination, &options, false, output).await;
+    }
     let job = jobs::create(
         context,
         args.job_name.as_deref(),
