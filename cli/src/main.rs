@@ -165,9 +165,9 @@ struct MigrateArgs {
     /// Only these backups (repeatable; default: every backup found).
     #[arg(long = "backup", value_name = "NAME")]
     backups: Vec<String>,
-    /// Objects copied at once.
-    #[arg(long, default_value_t = ferry_core::transfer::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    concurrency: u16,
+    /// Objects copied at once (default: 16, or 64 while the objects average under 1 MiB).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: Option<u16>,
     /// Attempts per object for retryable errors.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     attempts: u32,

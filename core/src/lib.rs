@@ -10,6 +10,7 @@
 //! - the [`transfer`] engine and [`verify`]cation, tied together by [`migrate`].
 
 pub mod backup;
+pub mod buffers;
 pub mod capabilities;
 pub mod error;
 pub mod external;

@@ -51,13 +51,15 @@ pub trait Sink: Send + Sync + Debug {
     }
 
     /// Copies `source_key` of `source` (same plugin and copy domain) to `key` inside the store.
+    /// `size` is the object's size as listed (it saves a metadata request per object).
     async fn server_side_copy(
         &self,
         source: &dyn Source,
         source_key: &ObjectKey,
         key: &ObjectKey,
+        size: u64,
     ) -> Result<()> {
-        let _ = (source, source_key, key);
+        let _ = (source, source_key, key, size);
         Err(Error::unsupported("this store cannot copy server-side"))
     }
 }

@@ -168,12 +168,12 @@ async fn run(
     };
     let options = MigrateOptions {
         transfer: TransferOptions {
-            concurrency: 4,
             retry: RetryPolicy {
                 max_attempts: 4,
                 initial_backoff: std::time::Duration::from_millis(5),
                 max_backoff: std::time::Duration::from_millis(20),
             },
+            ..TransferOptions::with_concurrency(Some(4))
         },
         ..MigrateOptions::default()
     };

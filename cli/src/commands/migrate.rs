@@ -32,8 +32,9 @@ struct MigrateDocument<'a> {
 pub struct JobOptions {
     /// `--backup` names.
     pub backups: Vec<String>,
-    /// `--concurrency`.
-    pub concurrency: usize,
+    /// `--concurrency` (absent: the engine's defaults by object size).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
     /// `--attempts`.
     pub attempts: u32,
     /// `--no-verify`.
@@ -49,11 +50,11 @@ impl JobOptions {
         MigrateOptions {
             backups: self.backups.clone(),
             transfer: TransferOptions {
-                concurrency: self.concurrency,
                 retry: RetryPolicy {
                     max_attempts: self.attempts,
                     ..RetryPolicy::default()
                 },
+                ..TransferOptions::with_concurrency(self.concurrency)
             },
             dry_run,
             no_verify: self.no_verify,
@@ -87,7 +88,7 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
     )?;
     let options = JobOptions {
         backups: args.backups.clone(),
-        concurrency: usize::from(args.concurrency),
+        concurrency: args.concurrency.map(usize::from),
         attempts: args.attempts,
         no_verify: args.no_verify,
         deep: args.deep,

@@ -117,14 +117,51 @@ pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<L
     let has_full = has(FULL_META);
     let level_present = [COLLECTION_META, PARTITION_META, SEGMENT_META].map(has);
 
-    let mut problems = Vec::new();
-    if has_backup_meta {
-        if let Some(info) =
-            read_meta::<BackupInfo>(source, reference, BACKUP_META, &mut problems).await?
-        {
-            loaded.info = info;
+    // The meta files are read concurrently: on an object store each read is a round trip.
+    let read_backup_meta = async {
+        let mut found = Vec::new();
+        let info = if has_backup_meta {
+            read_meta::<BackupInfo>(source, reference, BACKUP_META, &mut found).await?
+        } else {
+            None
+        };
+        Ok::<_, crate::error::Error>((info, found))
+    };
+    let read_full_meta = async {
+        let mut found = Vec::new();
+        let full = if has_full {
+            read_meta::<BackupInfo>(source, reference, FULL_META, &mut found).await?
+        } else {
+            None
+        };
+        Ok::<_, crate::error::Error>((full, found))
+    };
+    let check_levels = async {
+        let mut found = Vec::new();
+        if has_full {
+            let checks = [COLLECTION_META, PARTITION_META, SEGMENT_META]
+                .into_iter()
+                .zip(level_present)
+                .filter(|(_, present)| *present)
+                .map(|(file, _)| async move {
+                    let mut p = Vec::new();
+                    check_level_file(source, reference, file, &mut p)
+                        .await
+                        .map(|()| p)
+                });
+            for p in futures::future::try_join_all(checks).await? {
+                found.extend(p);
+            }
         }
-    } else {
+        Ok::<_, crate::error::Error>(found)
+    };
+    let ((backup_info, mut problems), (full, full_problems), level_problems) =
+        futures::try_join!(read_backup_meta, read_full_meta, check_levels)?;
+    problems.extend(full_problems);
+    if let Some(info) = backup_info {
+        loaded.info = info;
+    }
+    if !has_backup_meta {
         problems.push(Problem::error(
             ProblemCode::MetaMissing,
             format!("{BACKUP_META} is missing: milvus-backup will not recognise this folder as a backup"),
@@ -133,9 +170,7 @@ pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<L
     }
 
     if has_full {
-        if let Some(full) =
-            read_meta::<BackupInfo>(source, reference, FULL_META, &mut problems).await?
-        {
+        if let Some(full) = full {
             loaded.collections = full.collection_backups;
             loaded.tree_source = TreeSource::FullMeta;
             if loaded.info.name.is_empty() {
@@ -152,10 +187,9 @@ pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<L
                     format!("{file} is missing (milvus-backup writes it; restore only needs full_meta.json)"),
                     Some(file),
                 ));
-            } else {
-                check_level_file(source, reference, file, &mut problems).await?;
             }
         }
+        problems.extend(level_problems);
     } else if level_present.iter().all(|p| *p) {
         problems.push(Problem::warning(
             ProblemCode::NoFullMeta,

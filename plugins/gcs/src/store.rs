@@ -203,6 +203,7 @@ impl Sink for GcsStore {
         source: &dyn Source,
         source_key: &ObjectKey,
         key: &ObjectKey,
+        _size: u64,
     ) -> Result<()> {
         let Some(from) = source.as_any().downcast_ref::<GcsStore>() else {
             return Err(Error::unsupported("server-side copy needs a GCS source"));

@@ -81,6 +81,8 @@ pub async fn upload(
 ) -> Result<ObjectResource> {
     let mut crc = 0u32;
     let resource = if size <= SINGLE_REQUEST_LIMIT {
+        // One request holds the body in memory: within the process's buffer budget.
+        let _reservation = ferry_core::buffers::reserve(size).await;
         let mut buf = BytesMut::with_capacity(size as usize);
         while let Some(chunk) = data.next().await {
             let chunk = chunk?;
@@ -185,6 +187,8 @@ async fn send_chunks(
     crc: &mut u32,
 ) -> Result<ObjectResource> {
     let mut offset = 0u64;
+    // One chunk buffer per resumable upload, within the process's buffer budget.
+    let _reservation = ferry_core::buffers::reserve(CHUNK as u64).await;
     let mut buffer = BytesMut::with_capacity(CHUNK);
     let mut ended = false;
     loop {

@@ -303,6 +303,7 @@ impl Sink for ObjectStoreBackend {
         source: &dyn Source,
         source_key: &ObjectKey,
         key: &ObjectKey,
+        size: u64,
     ) -> Result<()> {
         let Some(from_store) = source.as_any().downcast_ref::<ObjectStoreBackend>() else {
             return Err(Error::unsupported(
@@ -311,15 +312,6 @@ impl Sink for ObjectStoreBackend {
         };
         let from = from_store.path_of(source_key)?;
         let to = self.path_of(key)?;
-        let size = match from_store.stat_impl(source_key).await? {
-            Some(m) => m.size,
-            None => {
-                return Err(
-                    Error::not_found(format!("{source_key} vanished from the source"))
-                        .with_key(source_key),
-                )
-            }
-        };
         if self
             .config
             .copy

@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
+use ferry_core::buffers::BufferReservation;
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -117,6 +118,8 @@ pub async fn upload(
 ) -> Result<()> {
     let os = backend.object_store();
     if size <= policy.single_put_limit {
+        // The body is held in memory for one request: within the process's buffer budget.
+        let _reservation = ferry_core::buffers::reserve(size).await;
         let mut chunks = Vec::new();
         let mut got = 0u64;
         while let Some(chunk) = data.next().await {
@@ -171,6 +174,56 @@ enum PartError {
     Store(object_store::Error),
 }
 
+/// Part uploads running as tasks (so they progress while the next part is read), each with
+/// its buffer reservation; aborted when dropped.
+struct PartTasks {
+    tasks: FuturesUnordered<JoinHandle<object_store::Result<()>>>,
+}
+
+impl PartTasks {
+    fn spawn(&mut self, part: object_store::UploadPart, reservation: BufferReservation) {
+        self.tasks.push(tokio::spawn(async move {
+            let result = part.await;
+            drop(reservation);
+            result
+        }));
+    }
+
+    /// Waits for one part; `None` when none is running.
+    async fn next(&mut self) -> Option<std::result::Result<(), PartError>> {
+        let joined = self.tasks.next().await?;
+        Some(match joined {
+            Ok(r) => r.map_err(PartError::Store),
+            Err(e) => Err(PartError::Stream(Error::internal(format!(
+                "a part upload did not complete: {e}"
+            )))),
+        })
+    }
+}
+
+impl Drop for PartTasks {
+    fn drop(&mut self) {
+        for task in self.tasks.iter() {
+            task.abort();
+        }
+    }
+}
+
+/// Reserves a part's buffer; running parts finish meanwhile and return theirs.
+async fn reserve_part(
+    tasks: &mut PartTasks,
+    bytes: u64,
+) -> std::result::Result<BufferReservation, PartError> {
+    let reservation = ferry_core::buffers::reserve(bytes);
+    tokio::pin!(reservation);
+    loop {
+        tokio::select! {
+            r = &mut reservation => return Ok(r),
+            Some(done) = tasks.next() => done?,
+        }
+    }
+}
+
 async fn upload_parts(
     guard: &mut Guard,
     part: usize,
@@ -179,7 +232,10 @@ async fn upload_parts(
     data: &mut ByteStream,
 ) -> std::result::Result<(), PartError> {
     let upload = guard.upload.as_mut().expect("upload present");
-    let mut in_flight = FuturesUnordered::new();
+    let mut tasks = PartTasks {
+        tasks: FuturesUnordered::new(),
+    };
+    let mut reservation = reserve_part(&mut tasks, part as u64).await?;
     let mut buffer = BytesMut::with_capacity(part);
     let mut got = 0u64;
     while let Some(chunk) = data.next().await {
@@ -192,13 +248,15 @@ async fn upload_parts(
             let take = (part - buffer.len()).min(chunk.len());
             buffer.extend_from_slice(&chunk.split_to(take));
             if buffer.len() == part {
-                let full = std::mem::replace(&mut buffer, BytesMut::with_capacity(part)).freeze();
-                in_flight.push(upload.put_part(PutPayload::from_bytes(full)));
-                while in_flight.len() >= PARTS_IN_FLIGHT {
-                    if let Some(r) = in_flight.next().await {
-                        r.map_err(PartError::Store)?;
+                let full = std::mem::replace(&mut buffer, BytesMut::new()).freeze();
+                while tasks.tasks.len() >= PARTS_IN_FLIGHT {
+                    if let Some(done) = tasks.next().await {
+                        done?;
                     }
                 }
+                tasks.spawn(upload.put_part(PutPayload::from_bytes(full)), reservation);
+                reservation = reserve_part(&mut tasks, part as u64).await?;
+                buffer = BytesMut::with_capacity(part);
             }
         }
     }
@@ -206,10 +264,13 @@ async fn upload_parts(
         return Err(PartError::Stream(too_short(key, got, size)));
     }
     if !buffer.is_empty() {
-        in_flight.push(upload.put_part(PutPayload::from_bytes(buffer.freeze())));
+        tasks.spawn(
+            upload.put_part(PutPayload::from_bytes(buffer.freeze())),
+            reservation,
+        );
     }
-    while let Some(r) = in_flight.next().await {
-        r.map_err(PartError::Store)?;
+    while let Some(done) = tasks.next().await {
+        done?;
     }
     Ok(())
 }
