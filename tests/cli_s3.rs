@@ -105,7 +105,7 @@ fn round_trip_local_minio_s3_local_is_byte_identical() {
 }
 
 #[test]
-fn same_bucket_copies_server_side_other_buckets_stream() {
+fn copies_within_one_endpoint_are_server_side_across_buckets_too() {
     let s3s = s3s();
     let folder = unique("ssc");
     let a = format!("minio://127.0.0.1:{}/bkt1/{folder}/a/", s3s.port);
@@ -118,8 +118,53 @@ fn same_bucket_copies_server_side_other_buckets_stream() {
     migrate_ok(&[sample_backup().to_str().unwrap(), &a], &keys);
     let doc = migrate_ok(&[&a, &b], &keys);
     assert_eq!(doc["backups"][0]["transfer"]["server_side"], 37);
-    let doc = migrate_ok(&[&a, &c], &keys);
-    assert_eq!(doc["backups"][0]["transfer"]["server_side"], 0);
+    // Another bucket of the same endpoint and keys: CopyObject with a source in bkt1.
+    let doc = migrate_ok(&[&a, &c, "--deep"], &keys);
+    assert_eq!(doc["backups"][0]["transfer"]["server_side"], 37);
+    let copied = s3s
+        .data
+        .as_ref()
+        .unwrap()
+        .join(format!("bkt2/{folder}/c/real_backup_1"));
+    assert_eq!(tree(&sample_backup()), tree(&copied));
+}
+
+#[test]
+fn cross_bucket_copies_are_signed_and_checked_by_the_server() {
+    // moto checks SigV4 signatures and IAM policies: the hand-signed CopyObject must pass both.
+    let moto = moto();
+    let (ak, sk) = moto.admin();
+    let folder = unique("xb");
+    let endpoint = moto.server.endpoint();
+    let a = format!("s3://ferry-a/{folder}/");
+    let b = format!("s3://ferry-b/{folder}/");
+    let env = vec![
+        ("AWS_ACCESS_KEY_ID", ak.clone()),
+        ("AWS_SECRET_ACCESS_KEY", sk.clone()),
+    ];
+    migrate_ok(
+        &[
+            sample_backup().to_str().unwrap(),
+            &a,
+            "--s3-endpoint",
+            &endpoint,
+        ],
+        &env,
+    );
+    let doc = migrate_ok(&[&a, &b, "--s3-endpoint", &endpoint, "--deep"], &env);
+    assert_eq!(doc["backups"][0]["transfer"]["server_side"], 37, "{doc}");
+    // A wrong secret fails the copy with a permission error naming the fix, and no secret.
+    let bad = vec![
+        ("AWS_ACCESS_KEY_ID", ak.clone()),
+        ("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_string()),
+    ];
+    let c = format!("s3://ferry-b/{folder}-bad/");
+    let (code, doc) = ferry_json_env(
+        &["migrate", &a, &c, "--s3-endpoint", &endpoint],
+        &env_refs(&bad),
+    );
+    assert_ne!(code, 0, "{doc}");
+    assert!(!doc.to_string().contains("not-the-secret"), "{doc}");
 }
 
 #[test]

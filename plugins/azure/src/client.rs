@@ -71,5 +71,7 @@ pub async fn open(location: Location) -> Result<ObjectStoreBackend> {
             confirm_after_copy: true,
         },
         container_word: "container",
+        container: settings.container.clone(),
+        container_copy: None,
     }))
 }

@@ -28,6 +28,14 @@ pub struct CopyPolicy {
     pub confirm_after_copy: bool,
 }
 
+/// Copies objects from another container of the same service into a backend's container,
+/// without streaming them (object_store copies only inside one container).
+#[async_trait]
+pub trait ContainerCopy: Send + Sync + std::fmt::Debug {
+    /// Copies `from` of container `from_container` to `to` in this backend's container.
+    async fn copy(&self, from_container: &str, from: &Path, to: &Path) -> Result<()>;
+}
+
 /// What a plugin hands over to build a backend.
 pub struct BackendConfig {
     /// The location (for messages).
@@ -51,6 +59,11 @@ pub struct BackendConfig {
     pub copy: CopyPolicy,
     /// What to call the container in messages (`bucket`, `container`).
     pub container_word: &'static str,
+    /// The container's name.
+    pub container: String,
+    /// Copies from other containers, when the plugin can (the copy domain then leaves the
+    /// container out).
+    pub container_copy: Option<Arc<dyn ContainerCopy>>,
 }
 
 /// A container prefix on an object store.
@@ -322,13 +335,25 @@ impl Sink for ObjectStoreBackend {
             let body = from_store.read_impl(source_key, None).await?;
             return upload(self, &self.config.upload, &to, key, size, body).await;
         }
-        self.config
-            .copy_store
-            .as_ref()
-            .unwrap_or(&self.config.store)
-            .copy(&from, &to)
-            .await
-            .map_err(|e| self.map(e, Some(key.as_str())))?;
+        if from_store.config.container != self.config.container {
+            let Some(copier) = &self.config.container_copy else {
+                return Err(Error::unsupported(format!(
+                    "server-side copies between {}s are not supported here",
+                    self.config.container_word
+                )));
+            };
+            copier
+                .copy(&from_store.config.container, &from, &to)
+                .await?;
+        } else {
+            self.config
+                .copy_store
+                .as_ref()
+                .unwrap_or(&self.config.store)
+                .copy(&from, &to)
+                .await
+                .map_err(|e| self.map(e, Some(key.as_str())))?;
+        }
         if self.config.copy.confirm_after_copy {
             self.confirm_copy(key, size).await?;
         }

@@ -10,5 +10,5 @@ pub mod client;
 pub mod errors;
 pub mod upload;
 
-pub use backend::{BackendConfig, CopyPolicy, ErrorMapper, ObjectStoreBackend};
+pub use backend::{BackendConfig, ContainerCopy, CopyPolicy, ErrorMapper, ObjectStoreBackend};
 pub use upload::{wait_for_aborts, UploadPolicy};

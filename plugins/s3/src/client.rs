@@ -51,6 +51,7 @@ pub async fn open(location: Location, flavor: Flavor) -> Result<ObjectStoreBacke
             "pass --s3-region (or AWS_REGION), or use the https://<bucket>.s3.<region>.amazonaws.com/ form",
         )
     })?;
+    let region_name = region.clone();
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(settings.bucket.clone())
         .with_region(region)
@@ -78,6 +79,8 @@ pub async fn open(location: Location, flavor: Flavor) -> Result<ObjectStoreBacke
     let (provider, _bridge) = provider_for(&settings)
         .await
         .map_err(|e| e.with_location(&location))?;
+    let copier =
+        crate::copy::CrossBucketCopy::new(&settings, &region_name, provider.clone(), &location)?;
     builder = match provider {
         Some(p) => builder.with_credentials(p),
         None => builder.with_skip_signature(true),
@@ -97,5 +100,7 @@ pub async fn open(location: Location, flavor: Flavor) -> Result<ObjectStoreBacke
             confirm_after_copy: false,
         },
         container_word: "bucket",
+        container: settings.bucket.clone(),
+        container_copy: Some(Arc::new(copier)),
     }))
 }

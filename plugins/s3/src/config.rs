@@ -276,11 +276,11 @@ impl S3Settings {
             }
         };
         let role = self.role.as_ref().map(|r| r.arn.as_str()).unwrap_or("");
+        // No bucket: one endpoint and one credential copy between any of its buckets.
         format!(
-            "s3|{}|{}|{}|{who}|{role}",
+            "s3|{}|{}|{who}|{role}",
             self.endpoint.as_deref().unwrap_or("aws"),
             self.region.as_deref().unwrap_or(""),
-            self.bucket
         )
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod client;
 pub mod config;
+pub mod copy;
 pub mod credentials;
 pub mod errors;
 pub mod resolve;

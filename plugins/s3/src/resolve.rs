@@ -27,6 +27,11 @@ impl PinnedHosts {
         Ok(PinnedHosts(map))
     }
 
+    /// The pinned hosts and their addresses.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, IpAddr)> {
+        self.0.iter().map(|(h, ip)| (h.as_str(), *ip))
+    }
+
     /// Whether no host is pinned.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
