@@ -5,7 +5,7 @@ Generates milvus-backup-shaped folders (real layout, valid meta, binlog-sized fi
 manifest (key, size, SHA-256), starts two s3s-fs servers on 127.0.0.1 (A and B), and times each
 tool on each scenario:
 
-  local->local     Ferry, cp -r
+  local->local     Ferry, cp -r, cp -r + sync (the durable reference)
   local->s3        Ferry, s5cmd, rclone, AWS CLI          (into server A)
   s3->local        Ferry, s5cmd, rclone, AWS CLI          (out of server A)
   s3A->s3B         Ferry, rclone                          (streaming between two endpoints;
@@ -148,6 +148,9 @@ class S3Server:
 
 def run_measured(cmd, env):
     """Wall seconds, the child's CPU seconds and peak RSS (MiB, wait4), and its stdout."""
+    # Start every run with no dirty pages: a tool that syncs must not pay for the previous
+    # tool's unsynced writes.
+    os.sync()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # Read the pipes while waiting, then reap with wait4 for this child's own peak RSS.
@@ -215,6 +218,9 @@ class Tools:
                 "ferry": (lambda d: self.ferry_cmd(str(backup), str(WORK / d)), lambda d: WORK / d / name),
                 "cp -r": (lambda d: ["bash", "-c", f"mkdir -p {WORK / d} && cp -r {backup} {WORK / d}/"],
                           lambda d: WORK / d / name),
+                # The durable reference: Ferry syncs what it wrote before it writes the meta.
+                "cp+sync": (lambda d: ["bash", "-c", f"mkdir -p {WORK / d} && cp -r {backup} {WORK / d}/ && sync -f {WORK / d}"],
+                            lambda d: WORK / d / name),
             },
             "local->s3": {
                 "ferry": (lambda d: self.ferry_cmd(str(backup), f"minio://127.0.0.1:{a.port}/bkt/{d}/"),
@@ -355,7 +361,7 @@ def main():
                     if args.scenarios and scenario not in args.scenarios.split(","):
                         continue
                     for tool, (make, where) in by_tool.items():
-                        if own and tool in ("cp -r",):
+                        if own and tool in ("cp -r", "cp+sync"):
                             continue
                         walls, cpus, rss, server_side = [], [], [], None
                         for r in range(runs):

@@ -31,6 +31,8 @@ pub struct LocalStore {
     canonical_root: OnceLock<PathBuf>,
     /// Directories that received renames since the last flush (fsynced by `flush`).
     pub(crate) dirty_dirs: Mutex<BTreeSet<PathBuf>>,
+    /// Folders known to exist inside the root (created and checked once per run).
+    pub(crate) known_dirs: std::sync::Arc<Mutex<std::collections::HashSet<PathBuf>>>,
     /// Writer threads still running.
     pub(crate) active_writers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -48,6 +50,7 @@ impl LocalStore {
             root,
             canonical_root: OnceLock::new(),
             dirty_dirs: Mutex::new(BTreeSet::new()),
+            known_dirs: Default::default(),
             active_writers: Default::default(),
         })
     }

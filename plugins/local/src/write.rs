@@ -1,9 +1,16 @@
-//! Atomic writes: stage under `.ferry-partial/`, fsync, rename; fsync touched directories once
-//! per batch; clean up after interrupted runs.
+//! Atomic writes: stage under `.ferry-partial/`, rename into place; make a batch durable once
+//! per flush (Linux: one `syncfs`; elsewhere: each file, then the touched folders); clean up
+//! after interrupted runs.
+//!
+//! Durability per batch is safe because the engine flushes after every phase and writes a
+//! backup's meta files only after its data phase was flushed: a crash before a flush can lose
+//! recent data files, never leave meta that points at missing data, and a re-run compares
+//! sizes and checksums instead of trusting what was recorded.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
@@ -14,12 +21,17 @@ use crate::store::LocalStore;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Writes one staged file on a blocking thread: chunks from a channel, then — only when the
-/// sender set `commit` before closing the channel — fsync and rename into place. Anything else
-/// (an error, the sender dropped early) removes the staged file.
+/// Writes one staged file on a blocking thread: prepares the folder (once per folder), then
+/// chunks from a channel, then — only when the sender set `commit` before closing the channel —
+/// renames it into place. Anything else (an error, the sender dropped early) removes the staged
+/// file. All filesystem work of one object happens on this one thread.
 struct StagedWriter {
     temp: PathBuf,
     final_path: PathBuf,
+    parent: PathBuf,
+    staging: PathBuf,
+    canonical_root: PathBuf,
+    known_dirs: Arc<Mutex<HashSet<PathBuf>>>,
     size: u64,
     key: ObjectKey,
     commit: Arc<AtomicBool>,
@@ -27,11 +39,47 @@ struct StagedWriter {
 
 impl StagedWriter {
     fn run(self, mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> Result<()> {
+        self.prepare()?;
         let result = self.write_all(&mut rx);
         if result.is_err() {
             let _ = std::fs::remove_file(&self.temp);
         }
         result
+    }
+
+    /// Creates the object's folder and the staging folder, and refuses a folder that a symlink
+    /// leads outside the root or a folder where the object must go.
+    fn prepare(&self) -> Result<()> {
+        let key = &self.key;
+        let known = self
+            .known_dirs
+            .lock()
+            .expect("known dirs")
+            .contains(&self.parent);
+        if !known {
+            std::fs::create_dir_all(&self.parent)
+                .map_err(|e| io_err(e, "creating folder", &self.parent, key))?;
+            ensure_inside(&self.canonical_root, &self.parent, key.as_str())?;
+            std::fs::create_dir_all(&self.staging)
+                .map_err(|e| io_err(e, "creating folder", &self.staging, key))?;
+            self.known_dirs
+                .lock()
+                .expect("known dirs")
+                .insert(self.parent.clone());
+        }
+        if let Ok(m) = std::fs::symlink_metadata(&self.final_path) {
+            if m.is_dir() {
+                return Err(Error::conflict(format!(
+                    "a folder sits where the object {} must go",
+                    self.final_path.display()
+                ))
+                .with_key(key));
+            }
+            if m.file_type().is_symlink() {
+                ensure_inside(&self.canonical_root, &self.final_path, key.as_str())?;
+            }
+        }
+        Ok(())
     }
 
     fn write_all(&self, rx: &mut tokio::sync::mpsc::Receiver<Bytes>) -> Result<()> {
@@ -53,12 +101,44 @@ impl StagedWriter {
                 "the write of {key} was abandoned"
             )));
         }
-        file.sync_all()
-            .map_err(|e| io_err(e, "syncing", &self.temp, key))?;
+        if !cfg!(target_os = "linux") {
+            // No syncfs here: each file is made durable before its rename.
+            file.sync_all()
+                .map_err(|e| io_err(e, "syncing", &self.temp, key))?;
+        }
         drop(file);
-        std::fs::rename(&self.temp, &self.final_path)
-            .map_err(|e| io_err(e, "renaming into place", &self.final_path, key))
+        match std::fs::rename(&self.temp, &self.final_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // The folder went away since it was checked (emptied and removed): again.
+                self.known_dirs
+                    .lock()
+                    .expect("known dirs")
+                    .remove(&self.parent);
+                std::fs::create_dir_all(&self.parent)
+                    .map_err(|e| io_err(e, "creating folder", &self.parent, key))?;
+                ensure_inside(&self.canonical_root, &self.parent, key.as_str())?;
+                std::fs::rename(&self.temp, &self.final_path)
+            }
+            other => other,
+        }
+        .map_err(|e| io_err(e, "renaming into place", &self.final_path, key))
     }
+}
+
+/// Makes everything written on the filesystem of `root` durable (Linux `syncfs`).
+#[cfg(target_os = "linux")]
+fn sync_filesystem(root: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(root)
+        .map_err(|e| Error::from_io(e, format!("opening {}", root.display())))?;
+    // SAFETY: syncfs takes a valid open descriptor, which `dir` holds for the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(Error::from_io(
+            std::io::Error::last_os_error(),
+            format!("syncing the filesystem of {}", root.display()),
+        ));
+    }
+    Ok(())
 }
 
 fn io_err(e: std::io::Error, what: &str, path: &Path, key: &ObjectKey) -> Error {
@@ -133,26 +213,7 @@ impl LocalStore {
             .parent()
             .ok_or_else(|| Error::invalid_input("a key must name a file"))?
             .to_path_buf();
-        tokio::fs::create_dir_all(&parent)
-            .await
-            .map_err(|e| io_err(e, "creating folder", &parent, key))?;
-        ensure_inside(self.canonical_root()?, &parent, key.as_str())?;
-        if let Ok(m) = tokio::fs::symlink_metadata(&final_path).await {
-            if m.is_dir() {
-                return Err(Error::conflict(format!(
-                    "a folder sits where the object {} must go",
-                    final_path.display()
-                ))
-                .with_key(key));
-            }
-            if m.file_type().is_symlink() {
-                ensure_inside(self.canonical_root()?, &final_path, key.as_str())?;
-            }
-        }
         let staging = self.staging_dir();
-        tokio::fs::create_dir_all(&staging)
-            .await
-            .map_err(|e| io_err(e, "creating folder", &staging, key))?;
         let temp = staging.join(format!(
             "{}-{}-{}.part",
             std::process::id(),
@@ -167,6 +228,10 @@ impl LocalStore {
         let writer = StagedWriter {
             temp,
             final_path,
+            parent: parent.clone(),
+            staging,
+            canonical_root: self.canonical_root()?.to_path_buf(),
+            known_dirs: self.known_dirs.clone(),
             size,
             key: key.clone(),
             commit: commit.clone(),
@@ -191,6 +256,13 @@ impl LocalStore {
             if tx.send(chunk).await.is_err() {
                 break; // The writer stopped: its error follows.
             }
+        }
+        if tx.is_closed() {
+            drop(tx);
+            return done_rx
+                .await
+                .map_err(|_| Error::internal("the file writer stopped unexpectedly"))?
+                .and(Err(Error::internal("the file writer stopped early")));
         }
         if written != size {
             return Err(Error::integrity(format!(
@@ -224,6 +296,7 @@ impl LocalStore {
             if tokio::fs::remove_dir(&d).await.is_err() {
                 break;
             }
+            self.known_dirs.lock().expect("known dirs").remove(&d);
             dir = d.parent().map(Path::to_path_buf);
         }
         Ok(())
@@ -239,18 +312,32 @@ impl LocalStore {
         let dirs: Vec<PathBuf> = std::mem::take(&mut *self.dirty_dirs.lock().expect("dirty dirs"))
             .into_iter()
             .collect();
+        let root = self.root().to_path_buf();
         tokio::task::spawn_blocking(move || {
-            for dir in dirs {
-                if let Ok(f) = std::fs::File::open(&dir) {
-                    f.sync_all().map_err(|e| {
-                        Error::from_io(e, format!("syncing folder {}", dir.display()))
-                    })?;
+            #[cfg(target_os = "linux")]
+            {
+                let _ = dirs;
+                if root.exists() {
+                    sync_filesystem(&root)?;
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = root;
+                for dir in dirs {
+                    if let Ok(f) = std::fs::File::open(&dir) {
+                        f.sync_all().map_err(|e| {
+                            Error::from_io(e, format!("syncing folder {}", dir.display()))
+                        })?;
+                    }
                 }
             }
             Ok::<_, Error>(())
         })
         .await
         .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
+        // The staging folder goes away below: folders are checked (and it is made) again.
+        self.known_dirs.lock().expect("known dirs").clear();
         // Leave no empty staging folder behind.
         let _ = tokio::fs::remove_dir(self.staging_dir()).await;
         Ok(())
