@@ -130,6 +130,11 @@ impl TransferReport {
     }
 }
 
+/// Meta objects up to this size are read ahead while the data phase copies.
+const PREFETCH_OBJECT_MAX: u64 = 4 * 1024 * 1024;
+/// At most this many bytes are read ahead.
+const PREFETCH_TOTAL_MAX: u64 = 32 * 1024 * 1024;
+
 /// Copies plans from one source to one sink.
 pub struct Engine {
     source: Arc<dyn Source>,
@@ -137,6 +142,9 @@ pub struct Engine {
     options: TransferOptions,
     progress: ProgressSink,
     cancel: CancellationToken,
+    /// Meta objects read during the data phase, by source key: the meta phases, which must
+    /// wait for the data, then only write (one round trip per phase saved).
+    prefetched: std::sync::Mutex<std::collections::HashMap<ObjectKey, bytes::Bytes>>,
 }
 
 struct Outcome {
@@ -159,7 +167,40 @@ impl Engine {
             options,
             progress,
             cancel,
+            prefetched: Default::default(),
         }
+    }
+
+    /// Reads the small objects of the later phases into memory (bounded), ignoring failures:
+    /// an object not read ahead is read when its phase comes.
+    async fn prefetch(&self, later: Vec<&PlannedObject>) {
+        let mut budget = PREFETCH_TOTAL_MAX;
+        let chosen: Vec<&PlannedObject> = later
+            .into_iter()
+            .filter(|o| {
+                let fits = o.size <= PREFETCH_OBJECT_MAX && o.size <= budget;
+                if fits {
+                    budget -= o.size;
+                }
+                fits
+            })
+            .collect();
+        stream::iter(chosen)
+            .for_each_concurrent(4, |item| async move {
+                let read = async {
+                    let body = self.source.read(&item.source_key, None).await?;
+                    crate::stream::collect_limited(body, item.size as usize).await
+                };
+                if let Ok(bytes) = read.await {
+                    if bytes.len() as u64 == item.size {
+                        self.prefetched
+                            .lock()
+                            .expect("prefetch map")
+                            .insert(item.source_key.clone(), bytes);
+                    }
+                }
+            })
+            .await;
     }
 
     /// Whether objects can be copied server-side (capabilities and copy domains agree).
@@ -237,7 +278,19 @@ impl Engine {
                 backup: plan.backup.clone(),
                 phase,
             });
-            self.run_phase(plan, &items, &mut report).await;
+            if phase == Phase::Data && !self.server_side_possible() {
+                let later: Vec<&PlannedObject> = to_copy
+                    .iter()
+                    .copied()
+                    .filter(|o| o.phase != Phase::Data)
+                    .collect();
+                futures::join!(
+                    self.run_phase(plan, &items, &mut report),
+                    self.prefetch(later)
+                );
+            } else {
+                self.run_phase(plan, &items, &mut report).await;
+            }
             if let Err(e) = self.sink.flush().await {
                 report.failed.push(FailedObject {
                     key: String::new(),
@@ -409,7 +462,15 @@ impl Engine {
                 server_side: true,
             });
         }
-        let body = self.source.read(&item.source_key, None).await?;
+        let ahead = self
+            .prefetched
+            .lock()
+            .expect("prefetch map")
+            .remove(&item.source_key);
+        let body = match ahead {
+            Some(bytes) => stream::once(async move { Ok(bytes) }).boxed(),
+            None => self.source.read(&item.source_key, None).await?,
+        };
         let counters = self.progress.counters.clone();
         let on_bytes: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |n| {
             counters.bytes_done.fetch_add(n, Ordering::Relaxed);
