@@ -328,6 +328,7 @@ def main():
     ap.add_argument("--defaults", action="store_true", help="also run every tool with its own defaults")
     ap.add_argument("--shapes", default=None, help="comma-separated subset of shapes")
     ap.add_argument("--scenarios", default=None, help="comma-separated subset of scenarios")
+    ap.add_argument("--out", default=None, help="results folder (default: bench/results)")
     args = ap.parse_args()
     runs = args.runs or (1 if args.quick else 3)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "ferry-cli"], cwd=ROOT, check=True)
@@ -405,6 +406,9 @@ def main():
 
 
 def write_results(rows, notes, args, runs, seconds):
+    global RESULTS
+    if args.out:
+        RESULTS = Path(args.out)
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "results.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
@@ -424,7 +428,7 @@ def write_results(rows, notes, args, runs, seconds):
                 best[k] = r
     with open(RESULTS / "results.md", "w") as f:
         f.write(f"# Benchmark results ({'quick' if args.quick else 'full'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n")
-        f.write(f"`python3 bench/run.py{' --quick' if args.quick else ''}`: {runs} run(s) per tool and scenario "
+        f.write(f"`python3 bench/run.py {' '.join(sys.argv[1:])}`: {runs} run(s) per tool and scenario "
                 f"(median), concurrency {args.concurrency}, {PART_MIB} MiB parts; {seconds:.0f} s in all. Servers: two "
                 f"s3s-fs on 127.0.0.1 sharing the machine's cores with the clients, so this measures CPU "
                 f"efficiency per byte more than network speed.\n\n")

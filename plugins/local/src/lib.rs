@@ -27,6 +27,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     write: true,
     delete: true,
     atomic_write: true,
+    server_side_copy: true,
     ..Capabilities::NONE
 };
 

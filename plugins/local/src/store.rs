@@ -186,6 +186,9 @@ impl Source for LocalStore {
     async fn read(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<ByteStream> {
         self.read_impl(key, range).await
     }
+    fn copy_domain(&self) -> Option<String> {
+        Some(LOCAL_COPY_DOMAIN.to_string())
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -217,4 +220,24 @@ impl Sink for LocalStore {
     async fn flush(&self) -> Result<()> {
         self.flush_impl().await
     }
+    fn copy_domain(&self) -> Option<String> {
+        Some(LOCAL_COPY_DOMAIN.to_string())
+    }
+    async fn server_side_copy(
+        &self,
+        source: &dyn Source,
+        source_key: &ObjectKey,
+        key: &ObjectKey,
+        size: u64,
+    ) -> Result<()> {
+        let Some(from) = source.as_any().downcast_ref::<LocalStore>() else {
+            return Err(Error::unsupported(
+                "a kernel-side copy needs a local source",
+            ));
+        };
+        self.copy_impl(from, source_key, key, size).await
+    }
 }
+
+/// Every local store of this host shares one copy domain: the kernel copies between them.
+const LOCAL_COPY_DOMAIN: &str = "file";

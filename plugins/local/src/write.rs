@@ -107,8 +107,14 @@ impl StagedWriter {
                 .map_err(|e| io_err(e, "syncing", &self.temp, key))?;
         }
         drop(file);
+        self.rename_into_place()
+    }
+
+    /// Renames the staged file onto its key (again after re-creating a folder that went away).
+    fn rename_into_place(&self) -> Result<()> {
+        let key = &self.key;
         match std::fs::rename(&self.temp, &self.final_path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.temp.exists() => {
                 // The folder went away since it was checked (emptied and removed): again.
                 self.known_dirs
                     .lock()
@@ -122,6 +128,36 @@ impl StagedWriter {
             other => other,
         }
         .map_err(|e| io_err(e, "renaming into place", &self.final_path, key))
+    }
+
+    /// Copies the file `source` in the kernel (`copy_file_range` where the system has it) to
+    /// the staged file, checks its size, and renames it into place.
+    fn copy_from(self, source: &Path) -> Result<()> {
+        self.prepare()?;
+        let result = (|| {
+            let copied = std::fs::copy(source, &self.temp)
+                .map_err(|e| io_err(e, "copying", source, &self.key))?;
+            if copied != self.size {
+                return Err(Error::integrity(format!(
+                    "{} has {copied} bytes, the listing said {}: it changed during the copy",
+                    source.display(),
+                    self.size
+                ))
+                .with_key(&self.key)
+                .with_retryable(true));
+            }
+            if !cfg!(target_os = "linux") {
+                let file = std::fs::File::open(&self.temp)
+                    .map_err(|e| io_err(e, "opening", &self.temp, &self.key))?;
+                file.sync_all()
+                    .map_err(|e| io_err(e, "syncing", &self.temp, &self.key))?;
+            }
+            self.rename_into_place()
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        result
     }
 }
 
@@ -278,6 +314,55 @@ impl LocalStore {
             .map_err(|_| Error::internal("the file writer stopped unexpectedly"))??;
         self.dirty_dirs.lock().expect("dirty dirs").insert(parent);
         Ok(())
+    }
+
+    /// Copies `source_key` of another local store to `key` without passing the bytes through
+    /// Ferry: staged, size-checked and renamed like a write.
+    pub(crate) async fn copy_impl(
+        &self,
+        source: &LocalStore,
+        source_key: &ObjectKey,
+        key: &ObjectKey,
+        size: u64,
+    ) -> Result<()> {
+        let source_path = key_path(source.root(), source_key);
+        ensure_inside(source.canonical_root()?, &source_path, source_key.as_str())?;
+        let final_path = key_path(self.root(), key);
+        let parent = final_path
+            .parent()
+            .ok_or_else(|| Error::invalid_input("a key must name a file"))?
+            .to_path_buf();
+        let staging = self.staging_dir();
+        let temp = staging.join(format!(
+            "{}-{}-{}.part",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
+            key.file_name()
+        ));
+        let writer = StagedWriter {
+            temp,
+            final_path,
+            parent: parent.clone(),
+            staging,
+            canonical_root: self.canonical_root()?.to_path_buf(),
+            known_dirs: self.known_dirs.clone(),
+            size,
+            key: key.clone(),
+            commit: Arc::new(AtomicBool::new(true)),
+        };
+        let active = self.active_writers.clone();
+        active.fetch_add(1, Ordering::SeqCst);
+        let result = tokio::task::spawn_blocking(move || {
+            let result = writer.copy_from(&source_path);
+            active.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
+        .await
+        .map_err(|e| Error::internal(format!("the copy task failed: {e}")))?;
+        if result.is_ok() {
+            self.dirty_dirs.lock().expect("dirty dirs").insert(parent);
+        }
+        result
     }
 
     pub(crate) async fn delete_impl(&self, key: &ObjectKey) -> Result<()> {
