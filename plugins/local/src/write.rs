@@ -238,12 +238,13 @@ impl LocalStore {
         }
     }
 
-    pub(crate) async fn write_impl(
+    /// The staged writer of `key`: its final path, folder, and a fresh staging file name.
+    fn staged_writer(
         &self,
         key: &ObjectKey,
         size: u64,
-        mut data: ByteStream,
-    ) -> Result<()> {
+        commit: Arc<AtomicBool>,
+    ) -> Result<StagedWriter> {
         let final_path = key_path(self.root(), key);
         let parent = final_path
             .parent()
@@ -256,22 +257,32 @@ impl LocalStore {
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
             key.file_name()
         ));
-        // One blocking thread owns the staged file from creation to rename or removal, so a
-        // cancelled copy (this future dropped) can never leave a stray file behind.
-        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<()>>();
-        let commit = Arc::new(AtomicBool::new(false));
-        let writer = StagedWriter {
+        Ok(StagedWriter {
             temp,
             final_path,
-            parent: parent.clone(),
+            parent,
             staging,
             canonical_root: self.canonical_root()?.to_path_buf(),
             known_dirs: self.known_dirs.clone(),
             size,
             key: key.clone(),
-            commit: commit.clone(),
-        };
+            commit,
+        })
+    }
+
+    pub(crate) async fn write_impl(
+        &self,
+        key: &ObjectKey,
+        size: u64,
+        mut data: ByteStream,
+    ) -> Result<()> {
+        // One blocking thread owns the staged file from creation to rename or removal, so a
+        // cancelled copy (this future dropped) can never leave a stray file behind.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<()>>();
+        let commit = Arc::new(AtomicBool::new(false));
+        let writer = self.staged_writer(key, size, commit.clone())?;
+        let parent = writer.parent.clone();
         let active = self.active_writers.clone();
         active.fetch_add(1, Ordering::SeqCst);
         tokio::task::spawn_blocking(move || {
@@ -327,29 +338,8 @@ impl LocalStore {
     ) -> Result<()> {
         let source_path = key_path(source.root(), source_key);
         ensure_inside(source.canonical_root()?, &source_path, source_key.as_str())?;
-        let final_path = key_path(self.root(), key);
-        let parent = final_path
-            .parent()
-            .ok_or_else(|| Error::invalid_input("a key must name a file"))?
-            .to_path_buf();
-        let staging = self.staging_dir();
-        let temp = staging.join(format!(
-            "{}-{}-{}.part",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
-            key.file_name()
-        ));
-        let writer = StagedWriter {
-            temp,
-            final_path,
-            parent: parent.clone(),
-            staging,
-            canonical_root: self.canonical_root()?.to_path_buf(),
-            known_dirs: self.known_dirs.clone(),
-            size,
-            key: key.clone(),
-            commit: Arc::new(AtomicBool::new(true)),
-        };
+        let writer = self.staged_writer(key, size, Arc::new(AtomicBool::new(true)))?;
+        let parent = writer.parent.clone();
         let active = self.active_writers.clone();
         active.fetch_add(1, Ordering::SeqCst);
         let result = tokio::task::spawn_blocking(move || {
