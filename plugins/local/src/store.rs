@@ -29,7 +29,8 @@ pub struct LocalStore {
     location: Location,
     root: PathBuf,
     canonical_root: OnceLock<PathBuf>,
-    /// Directories that received renames since the last flush (fsynced by `flush`).
+    /// Directories that received renames since the last flush (fsynced by `flush` where the
+    /// system has no `syncfs`; on Linux one `syncfs` covers them).
     pub(crate) dirty_dirs: Mutex<BTreeSet<PathBuf>>,
     /// Folders known to exist inside the root (created and checked once per run).
     pub(crate) known_dirs: std::sync::Arc<Mutex<std::collections::HashSet<PathBuf>>>,

@@ -17,14 +17,21 @@ pub fn client_options(
         .with_connect_timeout(Duration::from_secs(10))
         .with_allow_http(allow_http);
     if let Some(path) = ca_cert {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::from_io(e, format!("reading the CA certificate {path}")))?;
-        let certs = object_store::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            Error::invalid_input(format!("{path} is not a PEM certificate bundle: {e}"))
-        })?;
-        for cert in certs {
+        for cert in read_ca_bundle(path, object_store::Certificate::from_pem_bundle)? {
             options = options.with_root_certificate(cert);
         }
     }
     Ok(options)
+}
+
+/// Reads the PEM bundle at `path` (`--…-ca-cert`) and parses it with the HTTP client's own
+/// certificate type, naming the file in every error.
+pub fn read_ca_bundle<C, E: std::fmt::Display>(
+    path: &str,
+    parse: impl FnOnce(&[u8]) -> std::result::Result<Vec<C>, E>,
+) -> Result<Vec<C>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::from_io(e, format!("reading the CA certificate {path}")))?;
+    parse(&pem)
+        .map_err(|e| Error::invalid_input(format!("{path} is not a PEM certificate bundle: {e}")))
 }

@@ -58,11 +58,10 @@ impl CrossBucketCopy {
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(settings.request_timeout);
         if let Some(path) = &settings.ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::from_io(e, format!("reading the CA certificate {path}")))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::invalid_input(format!("{path} is not a PEM certificate bundle: {e}"))
-            })?;
+            let certs = ferry_objectstore::client::read_ca_bundle(
+                path,
+                reqwest::Certificate::from_pem_bundle,
+            )?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
