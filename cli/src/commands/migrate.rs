@@ -223,8 +223,14 @@ async fn copy_and_verify(
     dry_run: bool,
     output: OutputMode,
 ) -> Result<(MigrationReport, bool)> {
-    let source = stores::open_source_at(context, "source", &source_location).await?;
-    let (sink, dest_reader) = stores::open_destination_at(context, destination).await?;
+    // Both ends are opened at once (credentials, a first request each); a bad source is
+    // reported first, as when they were opened one after the other.
+    let (source, destination) = futures::join!(
+        stores::open_source_at(context, "source", &source_location),
+        stores::open_destination_at(context, destination)
+    );
+    let source = source?;
+    let (sink, dest_reader) = destination?;
     let cancel = signals::cancel_on_signals();
     let cancelled_by_request = Arc::new(AtomicBool::new(false));
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();

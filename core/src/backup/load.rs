@@ -96,12 +96,24 @@ impl LoadedBackup {
 }
 
 /// Lists and reads the backup `reference` of `source`.
+///
+/// The meta files are read while the folder is listed (each read is a round trip on an object
+/// store; reading them only after the listing said they exist would add one more); the listing
+/// stays the judge of what exists, and a file it lists that was not found early is read again.
 pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<LoadedBackup> {
     let policy = RetryPolicy::default();
-    let (objects, dir_markers) = retry(&policy, "listing the backup", || {
+    let listing = retry(&policy, "listing the backup", || {
         list_backup(source, &reference.prefix)
-    })
-    .await?;
+    });
+    let early_backup_meta = read_early::<BackupInfo>(source, reference, BACKUP_META);
+    let early_full_meta = read_early::<BackupInfo>(source, reference, FULL_META);
+    let early_levels = futures::future::join_all(
+        [COLLECTION_META, PARTITION_META, SEGMENT_META]
+            .map(|file| check_level_early(source, reference, file)),
+    );
+    let (listing, early_backup_meta, early_full_meta, early_levels) =
+        futures::join!(listing, early_backup_meta, early_full_meta, early_levels);
+    let (objects, dir_markers) = listing?;
     let mut loaded = LoadedBackup {
         reference: reference.clone(),
         objects,
@@ -117,24 +129,34 @@ pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<L
     let has_full = has(FULL_META);
     let level_present = [COLLECTION_META, PARTITION_META, SEGMENT_META].map(has);
 
-    // The meta files are read concurrently: on an object store each read is a round trip.
+    // What the listing says exists and was not read early is read now, concurrently.
     let read_backup_meta = async {
-        let mut found = Vec::new();
-        let info = if has_backup_meta {
-            read_meta::<BackupInfo>(source, reference, BACKUP_META, &mut found).await?
-        } else {
-            None
-        };
-        Ok::<_, crate::error::Error>((info, found))
+        if !has_backup_meta {
+            return Ok((None, Vec::new()));
+        }
+        match early_backup_meta {
+            Early::Read(info, found) => Ok((info, found)),
+            Early::NotRead => {
+                let mut found = Vec::new();
+                let info =
+                    read_meta::<BackupInfo>(source, reference, BACKUP_META, &mut found).await?;
+                Ok::<_, crate::error::Error>((info, found))
+            }
+        }
     };
     let read_full_meta = async {
-        let mut found = Vec::new();
-        let full = if has_full {
-            read_meta::<BackupInfo>(source, reference, FULL_META, &mut found).await?
-        } else {
-            None
-        };
-        Ok::<_, crate::error::Error>((full, found))
+        if !has_full {
+            return Ok((None, Vec::new()));
+        }
+        match early_full_meta {
+            Early::Read(full, found) => Ok((full, found)),
+            Early::NotRead => {
+                let mut found = Vec::new();
+                let full =
+                    read_meta::<BackupInfo>(source, reference, FULL_META, &mut found).await?;
+                Ok::<_, crate::error::Error>((full, found))
+            }
+        }
     };
     let check_levels = async {
         let mut found = Vec::new();
@@ -142,12 +164,18 @@ pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<L
             let checks = [COLLECTION_META, PARTITION_META, SEGMENT_META]
                 .into_iter()
                 .zip(level_present)
-                .filter(|(_, present)| *present)
-                .map(|(file, _)| async move {
-                    let mut p = Vec::new();
-                    check_level_file(source, reference, file, &mut p)
-                        .await
-                        .map(|()| p)
+                .zip(early_levels)
+                .filter(|((_, present), _)| *present)
+                .map(|((file, _), early)| async move {
+                    match early {
+                        Early::Read(_, p) => Ok(p),
+                        Early::NotRead => {
+                            let mut p = Vec::new();
+                            check_level_file(source, reference, file, &mut p)
+                                .await
+                                .map(|()| p)
+                        }
+                    }
                 });
             for p in futures::future::try_join_all(checks).await? {
                 found.extend(p);
@@ -260,6 +288,33 @@ where
             Ok(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// A meta file read before the listing said whether it exists.
+enum Early<T> {
+    /// Read: the value (`None` when unparseable) and the problems found.
+    Read(Option<T>, Vec<Problem>),
+    /// Not found, or failed: read again if the listing has it (and fail then, if it still fails).
+    NotRead,
+}
+
+async fn read_early<T>(source: &dyn Source, reference: &BackupRef, file: &str) -> Early<T>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let mut problems = Vec::new();
+    match read_meta::<T>(source, reference, file, &mut problems).await {
+        Ok(value) => Early::Read(value, problems),
+        Err(_) => Early::NotRead,
+    }
+}
+
+async fn check_level_early(source: &dyn Source, reference: &BackupRef, file: &str) -> Early<()> {
+    let mut problems = Vec::new();
+    match check_level_file(source, reference, file, &mut problems).await {
+        Ok(()) => Early::Read(Some(()), problems),
+        Err(_) => Early::NotRead,
     }
 }
 

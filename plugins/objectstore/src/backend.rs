@@ -95,17 +95,21 @@ impl ObjectStoreBackend {
         (self.config.map_error)(e, &self.config.location, key)
     }
 
-    /// Checks that the container exists and is readable (one small listing), retrying
-    /// transient failures.
+    /// Checks that the container exists and is readable, retrying transient failures.
+    ///
+    /// One listing of the location's own level (with a delimiter): its answer holds a few
+    /// folder names however large the backup below is, where a recursive listing would make
+    /// the server gather a first page of up to 1,000 keys only to have them dropped.
     pub async fn check_container(&self) -> Result<()> {
         let policy = ferry_core::transfer::RetryPolicy::default();
         ferry_core::transfer::retry::retry(&policy, "checking the container", || async {
             let prefix = self.path_of_prefix("");
-            let mut stream = self.config.store.list(prefix.as_ref());
-            match stream.next().await {
-                Some(Err(e)) => Err(self.map(e, None)),
-                _ => Ok(()),
-            }
+            self.config
+                .store
+                .list_with_delimiter(prefix.as_ref())
+                .await
+                .map(|_| ())
+                .map_err(|e| self.map(e, None))
         })
         .await
     }
@@ -260,6 +264,9 @@ impl Source for ObjectStoreBackend {
     }
     fn copy_domain(&self) -> Option<String> {
         self.config.copy_domain.clone()
+    }
+    fn split_read_chunk(&self) -> Option<u64> {
+        Some(ferry_core::transfer::split_read::DEFAULT_SPLIT_READ_CHUNK)
     }
     fn as_any(&self) -> &dyn Any {
         self
