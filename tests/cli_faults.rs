@@ -89,7 +89,7 @@ fn transient_faults_are_retried_to_an_identical_copy() {
 fn large_objects_survive_truncated_and_reset_transfers() {
     let s3s = s3s();
     let tmp = tempfile::tempdir().unwrap();
-    // One 70 MiB object: nine multipart parts up, one long body down.
+    // One 70 MiB object: nine multipart parts up, nine ranged reads in parallel down.
     let backup = large_object_backup(tmp.path(), "big", 70 * 1024 * 1024);
     for (i, mode) in [Mode::Truncate(4), Mode::Reset(5)].into_iter().enumerate() {
         let proxy = FaultProxy::start(s3s.port, mode);
@@ -112,6 +112,19 @@ fn large_objects_survive_truncated_and_reset_transfers() {
         let (code, doc) = ferry_json_env(&["migrate", &via_proxy, back.to_str().unwrap()], &keys());
         assert_eq!(code, 0, "{mode:?} download: {doc}");
         assert_eq!(tree(&backup), tree(&back.join("big")), "{mode:?}");
+        // The download went as parallel ranged reads of 8 MiB (at least nine for 70 MiB,
+        // more when a fault made one range be read again).
+        let ranged_binlog_reads = proxy
+            .ranged
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.starts_with("GET") && line.contains("/insert_log/"))
+            .count();
+        assert!(
+            ranged_binlog_reads >= 9,
+            "{mode:?}: {ranged_binlog_reads} ranged reads of the binlog"
+        );
     }
 }
 

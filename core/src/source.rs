@@ -73,6 +73,13 @@ pub trait Source: Send + Sync + Debug {
         None
     }
 
+    /// The size of the ranged reads in which this store reads large objects fastest, several in
+    /// flight at once (remote object stores, where one stream is bound by round trips and by
+    /// what one connection carries); `None` (the default) reads every object as one stream.
+    fn split_read_chunk(&self) -> Option<u64> {
+        None
+    }
+
     /// For plugins that downcast a source of their own kind (server-side copy).
     fn as_any(&self) -> &dyn Any;
 }

@@ -20,8 +20,17 @@ pub type ByteRange = Range<u64>;
 
 /// Reads a whole stream into memory, refusing more than `limit` bytes.
 /// Only for small, bounded reads (binlog headers, footers); never for object bodies.
-pub async fn collect_limited(mut stream: ByteStream, limit: usize) -> Result<Bytes> {
-    let mut buf = BytesMut::new();
+pub async fn collect_limited(stream: ByteStream, limit: usize) -> Result<Bytes> {
+    collect_into(stream, BytesMut::new(), limit).await
+}
+
+/// Reads a stream expected to hold `expected` bytes into one buffer allocated once, refusing
+/// more (a ranged read held in memory under a budget: no reallocation may double it).
+pub async fn collect_sized(stream: ByteStream, expected: usize) -> Result<Bytes> {
+    collect_into(stream, BytesMut::with_capacity(expected), expected).await
+}
+
+async fn collect_into(mut stream: ByteStream, mut buf: BytesMut, limit: usize) -> Result<Bytes> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         if buf.len() + chunk.len() > limit {

@@ -38,6 +38,8 @@ pub struct FaultProxy {
     pub requests: Arc<AtomicU64>,
     /// Faults injected.
     pub injected: Arc<AtomicU64>,
+    /// Request lines (method and path) of the requests that carried a `Range` header.
+    pub ranged: Arc<Mutex<Vec<String>>>,
 }
 
 impl FaultProxy {
@@ -50,16 +52,18 @@ impl FaultProxy {
             mode: Arc::new(Mutex::new(mode)),
             requests: Arc::new(AtomicU64::new(0)),
             injected: Arc::new(AtomicU64::new(0)),
+            ranged: Arc::new(Mutex::new(Vec::new())),
         };
-        let (mode, requests, injected) = (
-            proxy.mode.clone(),
-            proxy.requests.clone(),
-            proxy.injected.clone(),
-        );
+        let seen = Seen {
+            requests: proxy.requests.clone(),
+            injected: proxy.injected.clone(),
+            ranged: proxy.ranged.clone(),
+        };
+        let mode = proxy.mode.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (mode, requests, injected) = (mode.clone(), requests.clone(), injected.clone());
-                std::thread::spawn(move || serve(client, upstream, &mode, &requests, &injected));
+                let (mode, seen) = (mode.clone(), seen.clone());
+                std::thread::spawn(move || serve(client, upstream, &mode, &seen));
             }
         });
         proxy
@@ -74,6 +78,14 @@ impl FaultProxy {
     pub fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
+}
+
+/// What the proxy counts and records, shared by its connections.
+#[derive(Clone)]
+struct Seen {
+    requests: Arc<AtomicU64>,
+    injected: Arc<AtomicU64>,
+    ranged: Arc<Mutex<Vec<String>>>,
 }
 
 /// One request: head lines and body.
@@ -107,17 +119,20 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     Some(Request { head, body })
 }
 
-fn serve(
-    client: TcpStream,
-    upstream: u16,
-    mode: &Mutex<Mode>,
-    requests: &AtomicU64,
-    injected: &AtomicU64,
-) {
+fn serve(client: TcpStream, upstream: u16, mode: &Mutex<Mode>, seen: &Seen) {
+    let injected = &seen.injected;
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     while let Some(request) = read_request(&mut reader) {
-        let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let n = seen.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if request
+            .head
+            .iter()
+            .any(|l| l.to_ascii_lowercase().starts_with("range:"))
+        {
+            let line = request.head[0].trim_end().to_string();
+            seen.ranged.lock().unwrap().push(line);
+        }
         let mode = *mode.lock().unwrap();
         let hit = |every: u64| every > 0 && n.is_multiple_of(every);
         match mode {

@@ -15,6 +15,7 @@ use super::checksum::HashingStream;
 use super::plan::{Action, Phase, PlannedObject, TransferPlan};
 use super::progress::{ProgressEvent, ProgressSink};
 use super::retry::RetryPolicy;
+use super::split_read::{split_read, worth_splitting, SPLIT_READ_STREAMS};
 use crate::error::{Error, ErrorKind, ErrorReport, Result};
 use crate::key::ObjectKey;
 use crate::sink::Sink;
@@ -189,7 +190,7 @@ impl Engine {
             .for_each_concurrent(4, |item| async move {
                 let read = async {
                     let body = self.source.read(&item.source_key, None).await?;
-                    crate::stream::collect_limited(body, item.size as usize).await
+                    crate::stream::collect_sized(body, item.size as usize).await
                 };
                 if let Ok(bytes) = read.await {
                     if bytes.len() as u64 == item.size {
@@ -467,9 +468,20 @@ impl Engine {
             .lock()
             .expect("prefetch map")
             .remove(&item.source_key);
-        let body = match ahead {
-            Some(bytes) => stream::once(async move { Ok(bytes) }).boxed(),
-            None => self.source.read(&item.source_key, None).await?,
+        let split = self
+            .source
+            .split_read_chunk()
+            .filter(|chunk| worth_splitting(item.size, *chunk));
+        let body = match (ahead, split) {
+            (Some(bytes), _) => stream::once(async move { Ok(bytes) }).boxed(),
+            (None, Some(chunk)) => split_read(
+                self.source.clone(),
+                item.source_key.clone(),
+                item.size,
+                chunk,
+                SPLIT_READ_STREAMS,
+            ),
+            (None, None) => self.source.read(&item.source_key, None).await?,
         };
         let counters = self.progress.counters.clone();
         let on_bytes: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |n| {

@@ -5,6 +5,7 @@ pub mod engine;
 pub mod plan;
 pub mod progress;
 pub mod retry;
+pub mod split_read;
 
 pub use engine::{Engine, FailedObject, TransferOptions, TransferReport, DEFAULT_CONCURRENCY};
 pub use plan::{plan_backup, Action, Phase, PlanInputs, PlannedObject, TransferPlan};

@@ -152,6 +152,9 @@ impl Source for GcsStore {
     fn copy_domain(&self) -> Option<String> {
         Some(self.settings.copy_domain())
     }
+    fn split_read_chunk(&self) -> Option<u64> {
+        Some(ferry_core::transfer::split_read::DEFAULT_SPLIT_READ_CHUNK)
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -21,6 +21,11 @@ use crate::store::LocalStore;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Largest single `write` call: chunks from ranged reads arrive as 8 MiB buffers, and page-cache
+/// writes of that size cost several times the kernel CPU of 1 MiB writes here
+/// (docs/performance.md).
+const WRITE_PIECE: usize = 128 * 1024;
+
 /// Writes one staged file on a blocking thread: prepares the folder (once per folder), then
 /// chunks from a channel, then — only when the sender set `commit` before closing the channel —
 /// renames it into place. Anything else (an error, the sender dropped early) removes the staged
@@ -93,8 +98,10 @@ impl StagedWriter {
         let mut written = 0u64;
         while let Some(chunk) = rx.blocking_recv() {
             written += chunk.len() as u64;
-            file.write_all(&chunk)
-                .map_err(|e| io_err(e, "writing", &self.temp, key))?;
+            for piece in chunk.chunks(WRITE_PIECE) {
+                file.write_all(piece)
+                    .map_err(|e| io_err(e, "writing", &self.temp, key))?;
+            }
         }
         if !self.commit.load(Ordering::SeqCst) || written != self.size {
             return Err(Error::interrupted(format!(

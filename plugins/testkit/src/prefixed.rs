@@ -90,6 +90,9 @@ impl Source for Prefixed {
     async fn read(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<ByteStream> {
         self.source.read(&self.inner(key)?, range).await
     }
+    fn split_read_chunk(&self) -> Option<u64> {
+        self.source.split_read_chunk()
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
