@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::backup::{discover, examine, BackupRef, BackupReport, Discovery, ExaminedBackup};
+use crate::backup::{discover, examine_all, BackupRef, BackupReport, Discovery, ExaminedBackup};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sink::Sink;
 use crate::source::Source;
@@ -267,11 +267,11 @@ pub async fn migrate(
 ) -> Result<MigrationReport> {
     let source = endpoints.source.as_ref();
     let (discovery, chosen) = select_backups(source, &options.backups).await?;
-    let mut examined = Vec::new();
-    for reference in chosen {
-        let e = examine(source, &reference, options.deep).await?;
-        examined.push((reference, e));
-    }
+    let examined: Vec<(BackupRef, ExaminedBackup)> = chosen
+        .iter()
+        .cloned()
+        .zip(examine_all(source, &chosen, options.deep).await?)
+        .collect();
     refuse_invalid(&examined, source)?;
     refuse_overlap(&examined, source, endpoints.sink.location())?;
     if !options.dry_run {

@@ -1,6 +1,6 @@
 //! `ferry inspect`: backups found at a location, what each holds, problems.
 
-use ferry_core::backup::{examine, BackupReport};
+use ferry_core::backup::{examine_all, BackupReport};
 use ferry_core::migrate::select_backups;
 use ferry_core::{ErrorKind, Result};
 use serde::Serialize;
@@ -26,8 +26,8 @@ pub async fn run(context: &Context, args: InspectArgs) -> Result<u8> {
     let source = stores::open_source_spec(context, None, &spec).await?;
     let (discovery, chosen) = select_backups(source.as_ref(), &args.backups).await?;
     let mut reports = Vec::new();
-    for reference in &chosen {
-        let examined = examine(source.as_ref(), reference, args.deep).await?;
+    let examined_all = examine_all(source.as_ref(), &chosen, args.deep).await?;
+    for (reference, examined) in chosen.iter().zip(examined_all) {
         let location = if reference.prefix.is_empty() {
             source.location().to_string()
         } else {
