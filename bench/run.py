@@ -319,6 +319,33 @@ def chart(rows, path):
     fig.savefig(path, dpi=110)
 
 
+def flamegraph_tools():
+    """(perf, inferno-collapse-perf, inferno-flamegraph), installing inferno with cargo if needed;
+    None (with the reason printed) where perf is missing."""
+    perf = shutil.which("perf")
+    if not perf:
+        print("perf is not installed: no flamegraphs (Debian: apt-get install linux-perf)")
+        return None
+    tools = ROOT / "target" / "bench-tools"
+    collapse, flame = tools / "bin" / "inferno-collapse-perf", tools / "bin" / "inferno-flamegraph"
+    if not flame.exists():
+        subprocess.run(["cargo", "install", "--quiet", "--locked", "inferno", "--version", "0.12.8",
+                        "--root", str(tools)], check=True)
+    return perf, str(collapse), str(flame)
+
+
+def flamegraph(tools, cmd, env, svg: Path, title):
+    """Runs `cmd` once under `perf record` (not timed) and writes its flamegraph to `svg`."""
+    perf, collapse, flame = tools
+    data = WORK / "perf.data"
+    subprocess.run([perf, "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", str(data), "--"] + cmd,
+                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    script = subprocess.run([perf, "script", "-i", str(data)], capture_output=True, check=True).stdout
+    folded = subprocess.run([collapse], input=script, capture_output=True, check=True).stdout
+    svg.write_bytes(subprocess.run([flame, "--title", title], input=folded, capture_output=True, check=True).stdout)
+    data.unlink(missing_ok=True)
+
+
 def main():
     global WORK
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -329,7 +356,11 @@ def main():
     ap.add_argument("--shapes", default=None, help="comma-separated subset of shapes")
     ap.add_argument("--scenarios", default=None, help="comma-separated subset of scenarios")
     ap.add_argument("--out", default=None, help="results folder (default: bench/results)")
+    ap.add_argument("--flamegraph", action="store_true",
+                    help="also profile one extra (untimed) Ferry run per shape and scenario with perf; "
+                         "writes flame-<shape>-<scenario>.svg next to the results")
     args = ap.parse_args()
+    profiler = flamegraph_tools() if args.flamegraph else None
     runs = args.runs or (1 if args.quick else 3)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "ferry-cli"], cwd=ROOT, check=True)
     if not S3S.exists():
@@ -374,6 +405,12 @@ def main():
                             if tool == "ferry":
                                 server_side = ferry_server_side(out)
                             walls.append(wall); cpus.append(cpu); rss.append(peak)
+                            shutil.rmtree(where(dest), ignore_errors=True)
+                        if profiler and tool == "ferry" and not own:
+                            dest = f"p-{shape}-{scenario.replace('>', '').replace('-', '')}"
+                            svg = (Path(args.out) if args.out else RESULTS) / f"flame-{shape}-{scenario.replace('>', '-')}.svg"
+                            svg.parent.mkdir(parents=True, exist_ok=True)
+                            flamegraph(profiler, make(dest), env, svg, f"ferry {scenario} ({shape})")
                             shutil.rmtree(where(dest), ignore_errors=True)
                         wall = statistics.median(walls)
                         row = {"shape": shape, "scenario": scenario, "tool": tool, "mode": mode,
