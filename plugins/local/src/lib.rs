@@ -3,13 +3,14 @@
 //! Local disk as a Ferry [`Source`](ferry_core::Source) and [`Sink`](ferry_core::Sink): a
 //! directory is the root, keys are relative paths. Keys that would escape the root (`..`,
 //! absolute paths, NUL, backslashes, symlinks leading outside) are refused before any I/O.
-//! Writes go to a temporary file under `<root>/.ferry-partial/`, are fsynced and renamed, so a
+//! Writes go to a temporary file under `<root>/.ferry-partial/`, are made durable and renamed, so a
 //! partial object never appears under its final name.
 
 mod listing;
 mod paths;
 mod store;
 mod write;
+mod writeback;
 
 use std::sync::Arc;
 

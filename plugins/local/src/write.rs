@@ -18,6 +18,7 @@ use futures::StreamExt;
 
 use crate::paths::{ensure_inside, key_path};
 use crate::store::LocalStore;
+use crate::writeback::{copy_file, start_writeback, WRITEBACK_STEP};
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -96,11 +97,16 @@ impl StagedWriter {
             .open(&self.temp)
             .map_err(|e| io_err(e, "creating", &self.temp, key))?;
         let mut written = 0u64;
+        let mut written_back = 0u64;
         while let Some(chunk) = rx.blocking_recv() {
             written += chunk.len() as u64;
             for piece in chunk.chunks(WRITE_PIECE) {
                 file.write_all(piece)
                     .map_err(|e| io_err(e, "writing", &self.temp, key))?;
+            }
+            if written - written_back >= WRITEBACK_STEP {
+                start_writeback(&file, written_back, written - written_back);
+                written_back = written;
             }
         }
         if !self.commit.load(Ordering::SeqCst) || written != self.size {
@@ -108,7 +114,9 @@ impl StagedWriter {
                 "the write of {key} was abandoned"
             )));
         }
-        if !cfg!(target_os = "linux") {
+        if cfg!(target_os = "linux") {
+            start_writeback(&file, written_back, 0);
+        } else {
             // No syncfs here: each file is made durable before its rename.
             file.sync_all()
                 .map_err(|e| io_err(e, "syncing", &self.temp, key))?;
@@ -142,7 +150,7 @@ impl StagedWriter {
     fn copy_from(self, source: &Path) -> Result<()> {
         self.prepare()?;
         let result = (|| {
-            let copied = std::fs::copy(source, &self.temp)
+            let copied = copy_file(source, &self.temp)
                 .map_err(|e| io_err(e, "copying", source, &self.key))?;
             if copied != self.size {
                 return Err(Error::integrity(format!(
