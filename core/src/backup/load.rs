@@ -130,34 +130,14 @@ pub async fn load_backup(source: &dyn Source, reference: &BackupRef) -> Result<L
     let level_present = [COLLECTION_META, PARTITION_META, SEGMENT_META].map(has);
 
     // What the listing says exists and was not read early is read now, concurrently.
-    let read_backup_meta = async {
-        if !has_backup_meta {
-            return Ok((None, Vec::new()));
-        }
-        match early_backup_meta {
-            Early::Read(info, found) => Ok((info, found)),
-            Early::NotRead => {
-                let mut found = Vec::new();
-                let info =
-                    read_meta::<BackupInfo>(source, reference, BACKUP_META, &mut found).await?;
-                Ok::<_, crate::error::Error>((info, found))
-            }
-        }
-    };
-    let read_full_meta = async {
-        if !has_full {
-            return Ok((None, Vec::new()));
-        }
-        match early_full_meta {
-            Early::Read(full, found) => Ok((full, found)),
-            Early::NotRead => {
-                let mut found = Vec::new();
-                let full =
-                    read_meta::<BackupInfo>(source, reference, FULL_META, &mut found).await?;
-                Ok::<_, crate::error::Error>((full, found))
-            }
-        }
-    };
+    let read_backup_meta = read_if_listed(
+        source,
+        reference,
+        BACKUP_META,
+        has_backup_meta,
+        early_backup_meta,
+    );
+    let read_full_meta = read_if_listed(source, reference, FULL_META, has_full, early_full_meta);
     let check_levels = async {
         let mut found = Vec::new();
         if has_full {
@@ -297,6 +277,29 @@ enum Early<T> {
     Read(Option<T>, Vec<Problem>),
     /// Not found, or failed: read again if the listing has it (and fail then, if it still fails).
     NotRead,
+}
+
+/// The meta file `file` as the listing has it: nothing when not listed, the early read when
+/// there was one, else read now.
+async fn read_if_listed<T>(
+    source: &dyn Source,
+    reference: &BackupRef,
+    file: &str,
+    listed: bool,
+    early: Early<T>,
+) -> Result<(Option<T>, Vec<Problem>)>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    match (listed, early) {
+        (false, _) => Ok((None, Vec::new())),
+        (true, Early::Read(value, problems)) => Ok((value, problems)),
+        (true, Early::NotRead) => {
+            let mut problems = Vec::new();
+            let value = read_meta::<T>(source, reference, file, &mut problems).await?;
+            Ok((value, problems))
+        }
+    }
 }
 
 async fn read_early<T>(source: &dyn Source, reference: &BackupRef, file: &str) -> Early<T>
