@@ -40,7 +40,7 @@ pub use object::{Checksums, ObjectMeta};
 pub use options::{OptionKind, OptionSpec, Side};
 pub use redact::Secret;
 pub use registry::{PluginDescriptor, PluginInfo, PluginOrigin, Registry};
-pub use sink::Sink;
+pub use sink::{same_plugin_source, Sink};
 pub use source::{Children, Source};
 pub use stream::{ByteRange, ByteStream, ObjectStream};
 

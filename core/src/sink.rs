@@ -63,3 +63,14 @@ pub trait Sink: Send + Sync + Debug {
         Err(Error::unsupported("this store cannot copy server-side"))
     }
 }
+
+/// The source of a server-side copy as the plugin's own store type `T`, or an
+/// [`crate::ErrorKind::Unsupported`] error saying the copy needs `what` (for
+/// [`Sink::server_side_copy`]: the engine only asks when the copy domains agree, so this is a
+/// guard, not a path taken in practice).
+pub fn same_plugin_source<'a, T: 'static>(source: &'a dyn Source, what: &str) -> Result<&'a T> {
+    source
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::unsupported(format!("a server-side copy needs {what}")))
+}

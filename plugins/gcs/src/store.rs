@@ -5,8 +5,8 @@ use std::any::Any;
 use async_trait::async_trait;
 use ferry_core::key::validate_prefix;
 use ferry_core::{
-    ByteRange, ByteStream, Capabilities, Children, Error, ErrorKind, Location, ObjectKey,
-    ObjectMeta, ObjectStream, Result, Sink, Source,
+    same_plugin_source, ByteRange, ByteStream, Capabilities, Children, Error, ErrorKind, Location,
+    ObjectKey, ObjectMeta, ObjectStream, Result, Sink, Source,
 };
 use futures::StreamExt;
 
@@ -208,9 +208,7 @@ impl Sink for GcsStore {
         key: &ObjectKey,
         _size: u64,
     ) -> Result<()> {
-        let Some(from) = source.as_any().downcast_ref::<GcsStore>() else {
-            return Err(Error::unsupported("server-side copy needs a GCS source"));
-        };
+        let from = same_plugin_source::<GcsStore>(source, "a GCS source")?;
         self.api
             .rewrite(
                 &from.settings.bucket,

@@ -9,8 +9,8 @@ use std::sync::{Mutex, OnceLock};
 use async_trait::async_trait;
 use ferry_core::key::validate_prefix;
 use ferry_core::{
-    ByteRange, ByteStream, Capabilities, Error, Location, ObjectKey, ObjectMeta, ObjectStream,
-    Result, Sink, Source,
+    same_plugin_source, ByteRange, ByteStream, Capabilities, Error, Location, ObjectKey,
+    ObjectMeta, ObjectStream, Result, Sink, Source,
 };
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -231,11 +231,7 @@ impl Sink for LocalStore {
         key: &ObjectKey,
         size: u64,
     ) -> Result<()> {
-        let Some(from) = source.as_any().downcast_ref::<LocalStore>() else {
-            return Err(Error::unsupported(
-                "a kernel-side copy needs a local source",
-            ));
-        };
+        let from = same_plugin_source::<LocalStore>(source, "a local source")?;
         self.copy_impl(from, source_key, key, size).await
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ferry_core::key::validate_prefix;
 use ferry_core::{
-    ByteRange, ByteStream, Capabilities, Children, Error, ErrorKind, Location, ObjectKey,
-    ObjectMeta, ObjectStream, Result, Sink, Source,
+    same_plugin_source, ByteRange, ByteStream, Capabilities, Children, Error, ErrorKind, Location,
+    ObjectKey, ObjectMeta, ObjectStream, Result, Sink, Source,
 };
 use futures::StreamExt;
 use object_store::path::Path;
@@ -325,11 +325,8 @@ impl Sink for ObjectStoreBackend {
         key: &ObjectKey,
         size: u64,
     ) -> Result<()> {
-        let Some(from_store) = source.as_any().downcast_ref::<ObjectStoreBackend>() else {
-            return Err(Error::unsupported(
-                "server-side copy needs a source on the same store",
-            ));
-        };
+        let from_store =
+            same_plugin_source::<ObjectStoreBackend>(source, "a source on the same store")?;
         let from = from_store.path_of(source_key)?;
         let to = self.path_of(key)?;
         if self
