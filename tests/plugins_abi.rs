@@ -395,7 +395,7 @@ fn a_panicking_plugin_is_an_error_not_a_crash() {
 async fn the_host_keeps_using_a_plugin_after_it_panicked() {
     let tmp = tempfile::tempdir().unwrap();
     let mut registry = ferry_core::Registry::empty();
-    let info = ferry_core::external::load_into(&mut registry, &faulty_plugin()).unwrap();
+    let info = ferry_plugin_host::load_into(&mut registry, &faulty_plugin()).unwrap();
     assert_eq!(info.name, "faulty");
     let location =
         ferry_core::Location::parse(&format!("faulty://{}/", tmp.path().display())).unwrap();

@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use ferry_core::external::{load_into, plugin_files, PluginFileOrigin};
 use ferry_core::{Registry, Result};
+use ferry_plugin_host::{load_into, plugin_files, PluginFileOrigin};
 
 /// The values of every `--plugin PATH` / `--plugin=PATH` before a `--`.
 pub fn plugin_flags(args: &[OsString]) -> Vec<PathBuf> {

@@ -8,13 +8,17 @@
 //! - the milvus-backup model in [`backup`]: discovery, meta parsing, inventory, validation,
 //!   deep binlog checks;
 //! - the [`transfer`] engine and [`verify`]cation, tied together by [`migrate`].
+//!
+//! It holds no `unsafe` code (`forbid(unsafe_code)`): vendor plugins are loaded by
+//! `ferry-plugin-host`, and jobs are stored by `ferry-jobs`, so neither libloading nor SQLite
+//! is compiled into the core or into any storage plugin.
+
+#![forbid(unsafe_code)]
 
 pub mod backup;
 pub mod buffers;
 pub mod capabilities;
 pub mod error;
-pub mod external;
-pub mod jobs;
 pub mod key;
 pub mod location;
 pub mod memory;

@@ -57,6 +57,51 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// A store holding a copy of every file under `dir`, keyed by its path relative to `dir`
+    /// (`/`-separated), and located at `dir` (so a backup folder is named after it): a backup
+    /// folder on disk read into memory, for tests and examples. A snapshot: files written to
+    /// `dir` later are not seen.
+    /// Symbolic links and other non-regular files are skipped; a path that is not a valid
+    /// [`ObjectKey`] is an error naming it.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self> {
+        let store = MemoryStore {
+            location: Location::local(dir.to_string_lossy()),
+            objects: Mutex::new(BTreeMap::new()),
+        };
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            let reading = || format!("reading the folder {}", folder.display());
+            let entries = std::fs::read_dir(&folder).map_err(|e| Error::from_io(e, reading()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::from_io(e, reading()))?;
+                let kind = entry
+                    .file_type()
+                    .map_err(|e| Error::from_io(e, reading()))?;
+                let path = entry.path();
+                if kind.is_dir() {
+                    folders.push(path);
+                } else if kind.is_file() {
+                    let relative = path.strip_prefix(dir).unwrap_or(&path);
+                    let key = relative.to_string_lossy().replace('\\', "/");
+                    let bytes = std::fs::read(&path)
+                        .map_err(|e| Error::from_io(e, format!("reading {}", path.display())))?;
+                    store.insert(&key, bytes)?;
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// Every object of the store, by key.
+    pub fn contents(&self) -> BTreeMap<String, Bytes> {
+        self.objects
+            .lock()
+            .expect("memory store")
+            .iter()
+            .map(|(key, bytes)| (key.as_str().to_string(), bytes.clone()))
+            .collect()
+    }
+
     fn get(&self, key: &ObjectKey) -> Option<Bytes> {
         self.objects.lock().expect("memory store").get(key).cloned()
     }

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use ferry_core::backup::binlog::{read_binlog, BinlogLayout};
-use ferry_core::{ErrorKind, Location, ObjectKey};
-use ferry_plugin_local::LocalStore;
+use ferry_core::memory::MemoryStore;
+use ferry_core::{ErrorKind, ObjectKey};
 
 const SEGMENT_A: &str = "examples/backups/real_backup_1/binlogs/insert_log/470745661787078674/470745661787078675/470745661787278682/470745661787278682";
 const DELTA_A: &str = "examples/backups/real_backup_1/binlogs/delta_log/470745661787078674/470745661787078675/470745661787278682/470745661787278682/470745661787278708";
@@ -19,11 +19,8 @@ fn repo() -> PathBuf {
 }
 
 async fn facts_of(bytes: &[u8]) -> ferry_core::Result<ferry_core::backup::binlog::BinlogFacts> {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("f"), bytes).unwrap();
-    let store = LocalStore::open_existing(Location::local(tmp.path().to_str().unwrap()))
-        .await
-        .unwrap();
+    let store = MemoryStore::new("binlogs");
+    store.insert("f", bytes.to_vec()).unwrap();
     read_binlog(&store, &ObjectKey::new("f").unwrap(), bytes.len() as u64).await
 }
 

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use ferry_core::backup::{examine, BackupRef, ProblemCode, Severity, TreeSource};
-use ferry_core::{Location, Source};
-use ferry_plugin_local::LocalStore;
+use ferry_core::memory::MemoryStore;
+use ferry_core::Source;
 
 fn write(dir: &Path, key: &str, bytes: &[u8]) {
     let path = dir.join(key);
@@ -14,10 +14,10 @@ fn write(dir: &Path, key: &str, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-async fn open(dir: &Path) -> LocalStore {
-    LocalStore::open_existing(Location::local(dir.to_str().unwrap()))
-        .await
-        .unwrap()
+/// The folder `dir` as a store (read into memory, so the core's tests need no storage plugin;
+/// open it again after changing the folder).
+async fn open(dir: &Path) -> MemoryStore {
+    MemoryStore::from_dir(dir).unwrap()
 }
 
 fn whole() -> BackupRef {
@@ -194,6 +194,7 @@ async fn damage_is_reported_with_codes() {
         {"segment_id":30,"collection_id":10,"partition_id":20,"num_of_rows":8,"group_id":30,
          "binlogs":[{"binlogs":[{"log_path":"a/0/40","log_size":5},{"log_path":"a/0/41","log_size":5}]},{"fieldID":100,"binlogs":[{"log_path":"a/100/42","log_size":7},{"log_path":"a/100/43","log_size":1}]},{"fieldID":101,"binlogs":[{"log_path":"a/101/44","log_size":1}]}]},
         {"segment_id":31,"collection_id":10,"partition_id":20,"num_of_rows":8}]}]}]}"#);
+    let store = open(&d).await;
     let e = examine(&store, &whole(), false).await.unwrap();
     let has = |code: ProblemCode, key: Option<&str>| {
         e.backup

@@ -53,7 +53,7 @@ pub fn faulty_plugin() -> PathBuf {
     rust_plugin("ferry-plugin-faulty", "ferry_plugin_faulty")
 }
 
-/// Compiles `plugins/examples/c-dir/cdir.c` into `out_dir` with extra `-D` definitions.
+/// Compiles `plugins/vendor/examples/c-dir/cdir.c` into `out_dir` with extra `-D` definitions.
 pub fn c_plugin(out_dir: &Path, file_name: &str, defines: &[&str]) -> PathBuf {
     let root = repo_root();
     let out = out_dir.join(file_name);
@@ -62,13 +62,13 @@ pub fn c_plugin(out_dir: &Path, file_name: &str, defines: &[&str]) -> PathBuf {
         "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-std=c11",
     ])
     .arg("-I")
-    .arg(root.join("plugins/abi/include"));
+    .arg(root.join("plugins/vendor/abi/include"));
     for d in defines {
         cmd.arg(format!("-D{d}"));
     }
     cmd.arg("-o")
         .arg(&out)
-        .arg(root.join("plugins/examples/c-dir/cdir.c"));
+        .arg(root.join("plugins/vendor/examples/c-dir/cdir.c"));
     let output = cmd
         .output()
         .expect("a C compiler (cc) is installed: see tests/servers/install.sh");

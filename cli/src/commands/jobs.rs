@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::jobs::{JobRecord, JobState, JobStore};
 use ferry_core::{CancellationToken, Error, Location, Result, Side};
+use ferry_jobs::{JobRecord, JobState, JobStore};
 use serde::Serialize;
 
 use crate::commands::migrate::{run_migration, JobOptions, OutputMode};
@@ -98,9 +98,7 @@ struct Rates {
 }
 
 fn rates(job: &JobRecord) -> Rates {
-    let end = job
-        .finished_at
-        .unwrap_or_else(ferry_core::jobs::store::now_ms);
+    let end = job.finished_at.unwrap_or_else(ferry_jobs::store::now_ms);
     let secs = job
         .started_at
         .map(|s| (end - s) as f64 / 1000.0)
@@ -124,7 +122,7 @@ struct ShowDocument<'a> {
     job: &'a JobRecord,
     #[serde(flatten)]
     rates: Rates,
-    errors: Vec<ferry_core::jobs::JobError>,
+    errors: Vec<ferry_jobs::JobError>,
 }
 
 /// Per collection: entities at the source, at the target, and whether they match.

@@ -3,10 +3,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ferry_core::jobs::{JobState, JobStore, Journal};
 use ferry_core::migrate::{migrate, BackupMigration, Endpoints, MigrateOptions, MigrationReport};
 use ferry_core::transfer::{ProgressEvent, ProgressSink, RetryPolicy, TransferOptions};
 use ferry_core::{ErrorKind, ErrorReport, Location, Result, Side};
+use ferry_jobs::{JobState, JobStore, Journal};
 use serde::{Deserialize, Serialize};
 
 use crate::commands::jobs;

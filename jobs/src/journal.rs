@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
-use super::store::{JobStore, ObjectUpdate};
-use super::ObjectState;
-use crate::transfer::ProgressEvent;
+use crate::store::{JobStore, ObjectUpdate};
+use crate::ObjectState;
+use ferry_core::transfer::ProgressEvent;
 
 /// Updates per transaction, at most.
 const BATCH: usize = 2000;

@@ -10,16 +10,16 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::calls::Handle;
-use super::library::PluginLibrary;
-use crate::capabilities::Capabilities;
-use crate::error::{Error, Result};
-use crate::key::ObjectKey;
-use crate::location::Location;
-use crate::object::ObjectMeta;
-use crate::sink::Sink;
-use crate::source::Source;
-use crate::stream::{ByteRange, ByteStream, ObjectStream};
+use crate::calls::Handle;
+use crate::library::PluginLibrary;
+use ferry_core::capabilities::Capabilities;
+use ferry_core::error::{Error, Result};
+use ferry_core::key::ObjectKey;
+use ferry_core::location::Location;
+use ferry_core::object::ObjectMeta;
+use ferry_core::sink::Sink;
+use ferry_core::source::Source;
+use ferry_core::stream::{ByteRange, ByteStream, ObjectStream};
 
 /// Bytes the host hands a plugin per `read_chunk`.
 pub const READ_BUFFER: usize = 1024 * 1024;

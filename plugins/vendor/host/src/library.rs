@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use ferry_plugin_abi::{self as abi, FerryHeader, FerryPluginV1, FerryStr};
 use libloading::Library;
 
-use crate::capabilities::Capabilities;
-use crate::error::{Error, Result};
+use ferry_core::capabilities::Capabilities;
+use ferry_core::error::{Error, Result};
 
 /// A loaded plugin library and a copy of its (checked) table.
 ///
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn missing_and_foreign_files_are_refused_by_name() {
         let err = PluginLibrary::open(Path::new("/nonexistent/libnothing.so")).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::NotFound);
+        assert_eq!(err.kind(), ferry_core::ErrorKind::NotFound);
         assert!(
             err.to_string().contains("/nonexistent/libnothing.so"),
             "{err}"

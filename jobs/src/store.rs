@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use super::{JobState, ObjectState};
-use crate::error::{Error, ErrorKind, Result};
-use crate::location::Location;
-use crate::redact::redact_text;
+use crate::{JobState, ObjectState};
+use ferry_core::error::{Error, ErrorKind, Result};
+use ferry_core::location::Location;
+use ferry_core::redact::redact_text;
 
 /// One job as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -591,7 +591,7 @@ mod tests {
     fn lifecycle_and_journal() {
         let (_d, s) = store();
         let mut src = Location::parse("s3://b/p/").unwrap();
-        src.set_secret("s3.secret_access_key", crate::Secret::new("TOPSECRET"));
+        src.set_secret("s3.secret_access_key", ferry_core::Secret::new("TOPSECRET"));
         let id = s
             .create(
                 Some("nightly"),

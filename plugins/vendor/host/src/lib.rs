@@ -2,8 +2,8 @@
 //! time with `libloading` and registered next to the built-ins.
 //!
 //! - [`library`] opens a file and checks magic, ABI version and table size before using it;
-//! - [`calls`] wraps each table function into a call returning a Ferry [`Error`];
-//! - [`store`] turns an opened plugin store into a [`crate::Source`] and [`crate::Sink`];
+//! - [`calls`] wraps each table function into a call returning a Ferry [`ferry_core::Error`];
+//! - [`store`] turns an opened plugin store into a [`ferry_core::Source`] and [`ferry_core::Sink`];
 //! - [`discovery`] finds plugin files: `--plugin`, `FERRY_PLUGIN_PATH`, the per-user folder.
 
 mod calls;
@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::error::Result;
-use crate::location::Location;
-use crate::registry::{PluginFactory, PluginInfo, PluginOrigin, Registry};
-use crate::sink::Sink;
-use crate::source::Source;
+use ferry_core::error::Result;
+use ferry_core::location::Location;
+use ferry_core::registry::{PluginFactory, PluginInfo, PluginOrigin, Registry};
+use ferry_core::sink::Sink;
+use ferry_core::source::Source;
 
 pub use discovery::{plugin_files, user_plugin_dir, PluginFile, PluginFileOrigin};
 pub use library::PluginLibrary;

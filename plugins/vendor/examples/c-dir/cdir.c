@@ -1,6 +1,6 @@
 /* cdir: a Ferry storage plugin written in C, proving that a vendor needs no Rust.
  * `cdir:///absolute/folder/` stores objects as files under /absolute/folder/.
- * Build: cc -shared -fPIC -O2 -I plugins/abi/include -o libferry_cdir.so cdir.c
+ * Build: cc -shared -fPIC -O2 -I plugins/vendor/abi/include -o libferry_cdir.so cdir.c
  * (define CDIR_ABI_VERSION to build a plugin for another ABI version, as the tests do). */
 #define _GNU_SOURCE
 #include <dirent.h>

@@ -7,10 +7,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use ferry_plugin_abi::{self as abi, FerryKeyValue, FerryObjectInfo, FerryStr};
 
-use super::library::PluginLibrary;
-use crate::error::{Error, ErrorKind, Result};
-use crate::key::ObjectKey;
-use crate::object::{Checksums, ObjectMeta};
+use crate::library::PluginLibrary;
+use ferry_core::error::{Error, ErrorKind, Result};
+use ferry_core::key::ObjectKey;
+use ferry_core::object::{Checksums, ObjectMeta};
 
 /// An opaque handle (store, reader or writer) owned by the plugin.
 #[derive(Debug, Clone, Copy)]
