@@ -155,11 +155,9 @@ async fn run(
 ) -> (ferry_core::migrate::MigrationReport, Vec<ProgressEvent>) {
     let sink =
         Arc::new(LocalStore::open_for_writing(Location::local(dest.to_str().unwrap())).unwrap());
-    let reader = sink.clone();
     let endpoints = Endpoints {
         source: Arc::new(source),
         sink,
-        dest_reader: reader,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = ProgressSink {

@@ -119,91 +119,12 @@ pub async fn open_source(
         .map_err(|e| e.context(format!("the {role}")))
 }
 
-/// Opens a destination at an already parsed location.
-pub async fn open_destination_at(
-    context: &Context,
-    location: Location,
-) -> Result<(Arc<dyn Sink>, Arc<dyn Source>)> {
-    let registry = &context.registry;
-    let sink = registry
+/// Opens a destination at an already parsed location: one opening, which writes and (through
+/// [`Sink::reader`]) reads the destination back.
+pub async fn open_destination_at(context: &Context, location: Location) -> Result<Arc<dyn Sink>> {
+    context
+        .registry
         .open_sink(&location)
         .await
-        .map_err(|e| e.context("the destination"))?;
-    let reader = LazyReader {
-        location,
-        registry: registry.clone(),
-        opened: tokio::sync::OnceCell::new(),
-    };
-    Ok((sink, Arc::new(reader)))
-}
-
-/// Reads a destination that may not exist yet: it is opened on first use, and a destination
-/// that does not exist lists as empty.
-#[derive(Debug)]
-pub struct LazyReader {
-    location: Location,
-    registry: Arc<Registry>,
-    opened: tokio::sync::OnceCell<Option<Arc<dyn Source>>>,
-}
-
-impl LazyReader {
-    async fn get(&self) -> Result<Option<&Arc<dyn Source>>> {
-        let opened = self
-            .opened
-            .get_or_try_init(|| async {
-                match self.registry.open_source(&self.location).await {
-                    Ok(s) => Ok(Some(s)),
-                    Err(e) if e.kind() == ferry_core::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
-        Ok(opened.as_ref())
-    }
-}
-
-#[ferry_core::async_trait]
-impl Source for LazyReader {
-    fn location(&self) -> &Location {
-        &self.location
-    }
-    fn capabilities(&self) -> ferry_core::Capabilities {
-        match self.opened.get() {
-            Some(Some(s)) => s.capabilities(),
-            _ => ferry_core::Capabilities::NONE,
-        }
-    }
-    async fn list(&self, prefix: &str) -> Result<ferry_core::ObjectStream> {
-        match self.get().await? {
-            Some(s) => s.list(prefix).await,
-            None => Ok(Box::pin(futures::stream::empty())),
-        }
-    }
-    async fn stat(&self, key: &ferry_core::ObjectKey) -> Result<Option<ferry_core::ObjectMeta>> {
-        match self.get().await? {
-            Some(s) => s.stat(key).await,
-            None => Ok(None),
-        }
-    }
-    async fn read(
-        &self,
-        key: &ferry_core::ObjectKey,
-        range: Option<ferry_core::ByteRange>,
-    ) -> Result<ferry_core::ByteStream> {
-        match self.get().await? {
-            Some(s) => s.read(key, range).await,
-            None => {
-                Err(Error::not_found(format!("{key} does not exist")).with_location(&self.location))
-            }
-        }
-    }
-    fn copy_domain(&self) -> Option<String> {
-        match self.opened.get() {
-            Some(Some(s)) => s.copy_domain(),
-            _ => None,
-        }
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+        .map_err(|e| e.context("the destination"))
 }

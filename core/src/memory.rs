@@ -153,6 +153,9 @@ impl Source for MemoryStore {
 
 #[async_trait]
 impl Sink for MemoryStore {
+    fn reader(&self) -> Option<&dyn Source> {
+        Some(self)
+    }
     fn location(&self) -> &Location {
         &self.location
     }

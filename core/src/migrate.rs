@@ -14,7 +14,7 @@ use crate::transfer::{
     plan_backup, Action, Engine, PlanInputs, ProgressSink, TransferOptions, TransferPlan,
     TransferReport,
 };
-use crate::verify::{verify_backup, VerifyInputs, VerifyReport};
+use crate::verify::{verify_backup, VerifyInputs, VerifyReport, VerifyTarget};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -38,10 +38,9 @@ pub struct MigrateOptions {
 pub struct Endpoints {
     /// Where backups are read.
     pub source: Arc<dyn Source>,
-    /// Where they are written.
+    /// Where they are written; its [`Sink::reader`] reads the destination back (resume checks,
+    /// verification) when the store allows reads.
     pub sink: Arc<dyn Sink>,
-    /// Reads the destination (resume checks, verification).
-    pub dest_reader: Arc<dyn Source>,
 }
 
 /// A plan, summarised for output.
@@ -153,7 +152,7 @@ impl MigrationReport {
                 }
             }
             if let Some(v) = &b.verify {
-                if !v.identical {
+                if !v.differences.is_empty() {
                     return Some(
                         Error::new(
                             ErrorKind::VerificationFailed,
@@ -288,7 +287,6 @@ pub async fn migrate(
         let plan = plan_backup(PlanInputs {
             source,
             sink: endpoints.sink.as_ref(),
-            dest_reader: endpoints.dest_reader.as_ref(),
             backup: &e.backup,
             overwrite: options.overwrite,
         })
@@ -351,7 +349,7 @@ pub async fn migrate(
         let mut v = verify_backup(VerifyInputs {
             source,
             source_backup: e,
-            target: endpoints.dest_reader.as_ref(),
+            target: VerifyTarget::of_sink(endpoints.sink.as_ref()),
             target_ref: &target_ref,
             deep: options.deep,
             copied_checksums: Some(&transfer.checksums),

@@ -50,6 +50,19 @@ pub trait Sink: Send + Sync + Debug {
         None
     }
 
+    /// The store's own reader, when the store allows reads: the planner reads objects already
+    /// at the destination through it (to tell a resumed copy from a conflict) and the verifier
+    /// examines and re-reads the copy through it. One opening serves both writing and reading.
+    ///
+    /// `None` (the default) for a store that grants list and write but no read, as some cloud
+    /// upload volumes do: such a store still works as a destination; an object already there
+    /// with the same size but no comparable checksum is then a conflict (its bytes cannot be
+    /// compared), and verification compares keys, sizes and listed checksums and says that it
+    /// could not compare the rest. Stores that implement [`Source`] too return `Some(self)`.
+    fn reader(&self) -> Option<&dyn Source> {
+        None
+    }
+
     /// Copies `source_key` of `source` (same plugin and copy domain) to `key` inside the store.
     /// `size` is the object's size as listed (it saves a metadata request per object).
     async fn server_side_copy(

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::backup::{examine, BackupRef, ExaminedBackup, Inventory};
 use crate::error::Result;
 use crate::key::ObjectKey;
+use crate::object::ObjectMeta;
+use crate::sink::Sink;
 use crate::source::Source;
 use crate::transfer::checksum::digest_object;
 
@@ -69,8 +71,79 @@ pub struct VerifyReport {
     pub target: Inventory,
     /// Every difference found.
     pub differences: Vec<Difference>,
-    /// True when no difference was found.
+    /// What this verification could not compare, and why (for example a destination that grants
+    /// list and write but no read: its meta, inventory and contents cannot be read back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
+    /// True when no difference was found and nothing was left uncompared.
     pub identical: bool,
+}
+
+/// Where a copy is verified.
+#[derive(Clone, Copy)]
+pub enum VerifyTarget<'a> {
+    /// A store Ferry can read: listed, examined like the source (meta, inventory) and, with
+    /// `deep`, re-read and hashed.
+    Readable(&'a dyn Source),
+    /// A destination that grants list and write but no read (some cloud upload volumes): keys,
+    /// sizes and store-reported checksums are compared from its listing; its meta, inventory
+    /// and contents cannot be, and the report says so.
+    ListOnly(&'a dyn Sink),
+}
+
+impl<'a> VerifyTarget<'a> {
+    /// The sink's own reader when its store allows reads, else its listing alone.
+    pub fn of_sink(sink: &'a dyn Sink) -> Self {
+        match sink.reader() {
+            Some(reader) => VerifyTarget::Readable(reader),
+            None => VerifyTarget::ListOnly(sink),
+        }
+    }
+}
+
+/// The target's side of a verification: its objects by key relative to the backup folder, and
+/// its examination when it could be read.
+struct TargetSide {
+    objects: BTreeMap<String, ObjectMeta>,
+    examined: Option<ExaminedBackup>,
+}
+
+async fn target_side(target: VerifyTarget<'_>, reference: &BackupRef) -> Result<TargetSide> {
+    match target {
+        VerifyTarget::Readable(source) => {
+            let examined = examine(source, reference, false).await?;
+            let objects = examined
+                .backup
+                .objects
+                .iter()
+                .map(|o| (o.key.as_str().to_string(), o.clone()))
+                .collect();
+            Ok(TargetSide {
+                objects,
+                examined: Some(examined),
+            })
+        }
+        VerifyTarget::ListOnly(sink) => {
+            let mut listing = sink.list(&reference.prefix).await?;
+            let mut objects = BTreeMap::new();
+            while let Some(object) = listing.next().await {
+                let object = object?;
+                let relative = object
+                    .key
+                    .as_str()
+                    .strip_prefix(reference.prefix.as_str())
+                    .unwrap_or(object.key.as_str())
+                    .to_string();
+                if !relative.is_empty() && !relative.ends_with('/') {
+                    objects.insert(relative, object);
+                }
+            }
+            Ok(TargetSide {
+                objects,
+                examined: None,
+            })
+        }
+    }
 }
 
 /// Inputs to one verification.
@@ -79,8 +152,8 @@ pub struct VerifyInputs<'a> {
     pub source: &'a dyn Source,
     /// The source backup, already examined.
     pub source_backup: &'a ExaminedBackup,
-    /// Target store.
-    pub target: &'a dyn Source,
+    /// Where the copy is.
+    pub target: VerifyTarget<'a>,
     /// Where the copy sits in the target.
     pub target_ref: &'a BackupRef,
     /// Re-read and hash both sides.
@@ -92,15 +165,16 @@ pub struct VerifyInputs<'a> {
 /// Compares a source backup with its copy.
 pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
     let source = &inputs.source_backup.backup;
-    let target = examine(inputs.target, inputs.target_ref, false).await?;
+    let target = target_side(inputs.target, inputs.target_ref).await?;
     let mut differences = Vec::new();
+    let mut not_compared = Vec::new();
 
     let src_objects = source.object_map();
-    let dst_objects = target.backup.object_map();
+    let dst_objects = &target.objects;
     let mut both: Vec<(&str, u64)> = Vec::new();
     let mut checksums_compared = 0;
     for (key, object) in &src_objects {
-        match dst_objects.get(key) {
+        match dst_objects.get(*key) {
             None => differences.push(Difference {
                 kind: DifferenceKind::MissingAtTarget,
                 key: Some(key.to_string()),
@@ -134,8 +208,8 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
             }
         }
     }
-    for (key, object) in &dst_objects {
-        if !src_objects.contains_key(key) {
+    for (key, object) in dst_objects {
+        if !src_objects.contains_key(key.as_str()) {
             differences.push(Difference {
                 kind: DifferenceKind::ExtraAtTarget,
                 key: Some(key.to_string()),
@@ -143,22 +217,35 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
             });
         }
     }
-    if inputs.deep {
-        let (compared, diffs) = deep_compare(&inputs, &both, &target).await?;
-        checksums_compared = compared;
-        differences.extend(diffs);
-    }
-    differences.extend(compare_inventories(
-        &inputs.source_backup.inventory,
-        &target.inventory,
-    ));
-    for p in target.backup.problems.iter().filter(|p| p.is_error()) {
-        differences.push(Difference {
-            kind: DifferenceKind::TargetInvalid,
-            key: p.key.clone(),
-            message: p.message.clone(),
-        });
-    }
+    let target_inventory = match (&target.examined, inputs.target) {
+        (Some(examined), VerifyTarget::Readable(reader)) => {
+            if inputs.deep {
+                let (compared, diffs) = deep_compare(&inputs, reader, &both, examined).await?;
+                checksums_compared = compared;
+                differences.extend(diffs);
+            }
+            differences.extend(compare_inventories(
+                &inputs.source_backup.inventory,
+                &examined.inventory,
+            ));
+            for p in examined.backup.problems.iter().filter(|p| p.is_error()) {
+                differences.push(Difference {
+                    kind: DifferenceKind::TargetInvalid,
+                    key: p.key.clone(),
+                    message: p.message.clone(),
+                });
+            }
+            examined.inventory.clone()
+        }
+        _ => {
+            not_compared.push(
+                "the target's meta, inventory and contents: the destination grants no reads, so \
+                 only keys, sizes and the checksums it lists were compared"
+                    .to_string(),
+            );
+            Inventory::default()
+        }
+    };
     let bytes_compared = both.iter().map(|(_, s)| s).sum();
     Ok(VerifyReport {
         backup: source.reference.name.clone(),
@@ -169,9 +256,10 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
         checksums_compared,
         deep: inputs.deep,
         source: inputs.source_backup.inventory.clone(),
-        target: target.inventory.clone(),
-        identical: differences.is_empty(),
+        target: target_inventory,
+        identical: differences.is_empty() && not_compared.is_empty(),
         differences,
+        not_compared,
     })
 }
 
@@ -179,6 +267,7 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
 /// recorded during the copy).
 async fn deep_compare(
     inputs: &VerifyInputs<'_>,
+    reader: &dyn Source,
     both: &[(&str, u64)],
     target: &ExaminedBackup,
 ) -> Result<(usize, Vec<Difference>)> {
@@ -187,7 +276,7 @@ async fn deep_compare(
     let results: Vec<Result<Option<Difference>>> = stream::iter(both.iter())
         .map(|(key, _)| async move {
             let target_key = ObjectKey::new(format!("{dst_prefix}{key}"))?;
-            let target_digest = digest_object(inputs.target, &target_key).await?;
+            let target_digest = digest_object(reader, &target_key).await?;
             let source_crc = match inputs.copied_checksums.and_then(|m| m.get(*key)) {
                 Some(crc) => *crc,
                 None => {

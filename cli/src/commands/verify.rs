@@ -3,7 +3,7 @@
 use ferry_core::backup::{discover, examine, BackupRef};
 use ferry_core::key::ObjectKey;
 use ferry_core::migrate::select_backups;
-use ferry_core::verify::{verify_backup, VerifyInputs, VerifyReport};
+use ferry_core::verify::{verify_backup, VerifyInputs, VerifyReport, VerifyTarget};
 use ferry_core::{Error, ErrorKind, Result, Side, Source};
 use serde::Serialize;
 
@@ -68,7 +68,7 @@ pub async fn run(context: &Context, args: VerifyArgs) -> Result<u8> {
         let mut report = verify_backup(VerifyInputs {
             source: source.as_ref(),
             source_backup: &original,
-            target: target.as_ref(),
+            target: VerifyTarget::Readable(target.as_ref()),
             target_ref: &copy,
             deep: args.deep,
             copied_checksums: None,

@@ -34,7 +34,7 @@ pub struct CollectionSummary {
 }
 
 /// What one backup holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
     /// Backup (folder) name.
     pub name: String,

@@ -39,7 +39,7 @@ pub const KNOWN_META_FILES: &[&str] = &[
 ];
 
 /// Where the collection tree came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TreeSource {
     /// `full_meta.json` (milvus-backup ≥ 0.3.1).
@@ -47,6 +47,7 @@ pub enum TreeSource {
     /// Rebuilt from collection/partition/segment level files (older backups).
     LevelFiles,
     /// No usable meta.
+    #[default]
     None,
 }
 

@@ -115,10 +115,9 @@ impl TransferPlan {
 pub struct PlanInputs<'a> {
     /// Where the backup is read.
     pub source: &'a dyn Source,
-    /// Where it is written.
+    /// Where it is written (and, through [`Sink::reader`], read back for the checksums of
+    /// objects already there).
     pub sink: &'a dyn Sink,
-    /// Reads the destination (for checksums of objects already there).
-    pub dest_reader: &'a dyn Source,
     /// The backup.
     pub backup: &'a LoadedBackup,
     /// Replace differing objects and delete extras instead of refusing.
@@ -219,9 +218,14 @@ async fn same_content(
         Some(false) => return Ok(Err("same size but different checksums".to_string())),
         None => {}
     }
+    let Some(reader) = inputs.sink.reader() else {
+        return Ok(Err(
+            "same size, and the destination cannot be read to compare the bytes".to_string(),
+        ));
+    };
     let (a, b) = futures::try_join!(
         digest_object(inputs.source, source_key),
-        digest_object(inputs.dest_reader, dest_key)
+        digest_object(reader, dest_key)
     )?;
     if a == b {
         Ok(Ok(()))

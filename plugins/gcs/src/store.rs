@@ -162,6 +162,9 @@ impl Source for GcsStore {
 
 #[async_trait]
 impl Sink for GcsStore {
+    fn reader(&self) -> Option<&dyn Source> {
+        Some(self)
+    }
     fn location(&self) -> &Location {
         &self.api.location
     }

@@ -197,6 +197,9 @@ impl Source for LocalStore {
 
 #[async_trait]
 impl Sink for LocalStore {
+    fn reader(&self) -> Option<&dyn Source> {
+        Some(self)
+    }
     fn location(&self) -> &Location {
         &self.location
     }

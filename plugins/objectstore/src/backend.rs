@@ -275,6 +275,9 @@ impl Source for ObjectStoreBackend {
 
 #[async_trait]
 impl Sink for ObjectStoreBackend {
+    fn reader(&self) -> Option<&dyn Source> {
+        Some(self)
+    }
     fn location(&self) -> &Location {
         &self.config.location
     }

@@ -100,6 +100,9 @@ impl Source for Prefixed {
 
 #[async_trait]
 impl Sink for Prefixed {
+    fn reader(&self) -> Option<&dyn Source> {
+        Some(self)
+    }
     fn location(&self) -> &Location {
         &self.location
     }

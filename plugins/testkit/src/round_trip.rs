@@ -40,21 +40,12 @@ fn verified(report: &MigrationReport, way: &str) -> Result<()> {
     Ok(())
 }
 
-async fn run(
-    source: Arc<dyn Source>,
-    sink: Arc<dyn Sink>,
-    reader: Arc<dyn Source>,
-    way: &str,
-) -> Result<()> {
+async fn run(source: Arc<dyn Source>, sink: Arc<dyn Sink>, way: &str) -> Result<()> {
     let options = MigrateOptions {
         deep: true,
         ..Default::default()
     };
-    let endpoints = Endpoints {
-        source,
-        sink,
-        dest_reader: reader,
-    };
+    let endpoints = Endpoints { source, sink };
     let report = migrate(
         &endpoints,
         &options,
@@ -77,21 +68,9 @@ pub async fn sample_backup_round_trip(p: &Pair, base: &str) -> Result<()> {
         &format!("{base}rt/"),
     )?);
     let outcome = async {
-        run(
-            original.clone(),
-            remote.clone(),
-            remote.clone(),
-            "into the store",
-        )
-        .await?;
+        run(original.clone(), remote.clone(), "into the store").await?;
         let back = Arc::new(MemoryStore::new("back"));
-        run(
-            remote.clone(),
-            back.clone(),
-            back.clone(),
-            "back from the store",
-        )
-        .await?;
+        run(remote.clone(), back.clone(), "back from the store").await?;
         for (key, bytes) in sample::FILES {
             let k = ObjectKey::new(format!("{NAME}/{key}"))?;
             let got = collect_limited(back.read(&k, None).await?, bytes.len() + 1).await?;

@@ -229,6 +229,9 @@ enum WriteMessage {
 
 #[async_trait]
 impl Sink for ExternalStore {
+    fn reader(&self) -> Option<&dyn Source> {
+        Some(self)
+    }
     fn location(&self) -> &Location {
         &self.location
     }
