@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use ferry_core::{Error, Location, Registry, Result, Side, Sink, Source};
+use ferry_jobs::JobStore;
 
 use crate::Context;
 
@@ -127,4 +128,19 @@ pub async fn open_destination_at(context: &Context, location: Location) -> Resul
         .open_sink(&location)
         .await
         .map_err(|e| e.context("the destination"))
+}
+
+/// Opens the job store of the context's state directory (`--state-dir`, `FERRY_STATE_DIR`,
+/// else the per-user state folder) and marks the jobs of dead processes interrupted.
+pub fn open_job_store(context: &Context) -> Result<Arc<JobStore>> {
+    let dir = context
+        .state_dir
+        .clone()
+        .or_else(JobStore::default_dir)
+        .ok_or_else(|| {
+            Error::invalid_input("no state directory: set --state-dir, FERRY_STATE_DIR or HOME")
+        })?;
+    let store = JobStore::open(&dir)?;
+    store.reap_dead()?;
+    Ok(Arc::new(store))
 }

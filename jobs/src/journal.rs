@@ -113,6 +113,21 @@ impl Journal {
         Journal { task }
     }
 
+    /// No job store: passes every event of `rx` on to `forward`, when given, and records none.
+    pub fn forward_only(
+        mut rx: UnboundedReceiver<ProgressEvent>,
+        forward: Option<tokio::sync::mpsc::UnboundedSender<ProgressEvent>>,
+    ) -> Journal {
+        let task = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if let Some(f) = &forward {
+                    let _ = f.send(event);
+                }
+            }
+        });
+        Journal { task }
+    }
+
     /// Waits until every event was recorded (call after the sender side is dropped).
     pub async fn finish(self) {
         let _ = self.task.await;

@@ -1,16 +1,26 @@
-//! Durable migration jobs: a SQLite job store ([`store`]) and the journal writer that records
-//! a running migration's progress in batches ([`journal`]).
+//! Durable migration jobs, the same for the CLI and any program that embeds Ferry:
+//! - [`store`]: the SQLite job store (jobs, per-object journal, error log, claims);
+//! - [`journal`]: records a running migration's progress events in batches;
+//! - [`runner`]: runs one migration as a job (claim, journal, cancel requests, its end);
+//! - [`options`] and [`report`]: what a job stores of its options and of its last run, as
+//!   typed, versioned structs.
 
 pub mod journal;
+pub mod options;
+pub mod report;
+pub mod runner;
 pub mod store;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use journal::Journal;
+pub use options::JobOptions;
+pub use report::JobReport;
+pub use runner::{run_migration, ClaimedJob, RunOutcome};
 pub use store::{JobError, JobRecord, JobStore, ObjectUpdate};
 
 /// The state of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Recorded, not started.

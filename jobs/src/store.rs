@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::{JobState, ObjectState};
+use crate::{JobOptions, JobReport, JobState, ObjectState};
 use ferry_core::error::{Error, ErrorKind, Result};
 use ferry_core::location::Location;
 use ferry_core::redact::redact_text;
@@ -36,8 +36,8 @@ pub struct JobRecord {
     pub source: Location,
     /// Destination location (no secrets).
     pub destination: Location,
-    /// Migration options (JSON).
-    pub options: serde_json::Value,
+    /// The migration's options; `None` when the stored options cannot be read.
+    pub options: Option<JobOptions>,
     /// Process running it (while running).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -51,9 +51,9 @@ pub struct JobRecord {
     pub bytes_total: u64,
     /// Bytes at the destination.
     pub bytes_done: u64,
-    /// The last report (JSON), with per-collection entities on both sides.
+    /// The report of the last run, with per-collection entities on both sides.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<serde_json::Value>,
+    pub report: Option<JobReport>,
     /// Whether a cancel was requested.
     pub cancel_requested: bool,
 }
@@ -225,8 +225,10 @@ impl JobStore {
         name: Option<&str>,
         source: &Location,
         destination: &Location,
-        options: &serde_json::Value,
+        options: &JobOptions,
     ) -> Result<String> {
+        let options = serde_json::to_string(options)
+            .map_err(|e| Error::internal(format!("the job's options: {e}")))?;
         let id = new_id();
         let strip = |l: &Location| {
             let mut l = l.clone();
@@ -237,7 +239,7 @@ impl JobStore {
         self.conn()
             .execute(
                 "INSERT INTO jobs (id, name, state, created_at, source, destination, options) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, name, JobState::Planned.as_str(), now_ms(), strip(source), strip(destination), options.to_string()],
+                params![id, name, JobState::Planned.as_str(), now_ms(), strip(source), strip(destination), options],
             )
             .map_err(|e| db_error(e, "recording the job"))?;
         Ok(id)
@@ -351,16 +353,11 @@ impl JobStore {
     }
 
     /// Ends the job in `state` with its report.
-    pub fn finish(
-        &self,
-        id: &str,
-        state: JobState,
-        report: Option<&serde_json::Value>,
-    ) -> Result<()> {
+    pub fn finish(&self, id: &str, state: JobState, report: Option<&JobReport>) -> Result<()> {
         self.conn()
             .execute(
                 "UPDATE jobs SET state = ?2, finished_at = ?3, pid = NULL, report = COALESCE(?4, report) WHERE id = ?1",
-                params![id, state.as_str(), now_ms(), report.map(|r| redact_text(&r.to_string()))],
+                params![id, state.as_str(), now_ms(), report.and_then(|r| serde_json::to_string(r).ok()).map(|r| redact_text(&r))],
             )
             .map(|_| ())
             .map_err(|e| db_error(e, "finishing the job"))
@@ -424,7 +421,7 @@ impl JobStore {
                 finished_at: row.get("finished_at")?,
                 source: Location::local(""),
                 destination: Location::local(""),
-                options: serde_json::Value::Null,
+                options: None,
                 pid: row.get("pid")?,
                 objects_total: row.get::<_, i64>("objects_total")? as u64,
                 objects_done: row.get::<_, i64>("objects_done")? as u64,
@@ -433,7 +430,7 @@ impl JobStore {
                 bytes_done: row.get::<_, i64>("bytes_done")? as u64,
                 report: row
                     .get::<_, Option<String>>("report")?
-                    .and_then(|r| serde_json::from_str(&r).ok()),
+                    .and_then(|r| JobReport::parse(&r)),
                 cancel_requested: row.get::<_, i64>("cancel_requested")? != 0,
             },
             row.get("source")?,
@@ -455,7 +452,7 @@ impl JobStore {
             .map_err(|e| Error::internal(format!("job store: bad source: {e}")))?;
         r.destination = serde_json::from_str(&destination)
             .map_err(|e| Error::internal(format!("job store: bad destination: {e}")))?;
-        r.options = serde_json::from_str(&options).unwrap_or(serde_json::Value::Null);
+        r.options = serde_json::from_str(&options).ok();
         Ok(r)
     }
 
@@ -587,6 +584,17 @@ mod tests {
         (dir, s)
     }
 
+    fn options() -> JobOptions {
+        JobOptions {
+            backups: Vec::new(),
+            concurrency: Some(4),
+            attempts: 3,
+            no_verify: false,
+            deep: false,
+            overwrite: false,
+        }
+    }
+
     #[test]
     fn lifecycle_and_journal() {
         let (_d, s) = store();
@@ -597,7 +605,7 @@ mod tests {
                 Some("nightly"),
                 &src,
                 &Location::local("/tmp/x"),
-                &serde_json::json!({"concurrency": 4}),
+                &options(),
             )
             .unwrap();
         assert_eq!(s.resolve(&id[..4]).unwrap(), id);
@@ -644,13 +652,15 @@ mod tests {
             s.objects_in(&id, ObjectState::Pending).unwrap(),
             vec![("b".to_string(), "c".to_string())]
         );
-        s.finish(
-            &id,
-            JobState::Succeeded,
-            Some(&serde_json::json!({"ok": true})),
-        )
-        .unwrap();
-        assert_eq!(s.get(&id).unwrap().state, JobState::Succeeded);
+        let report = JobReport {
+            version: crate::report::REPORT_VERSION,
+            backups: Vec::new(),
+        };
+        s.finish(&id, JobState::Succeeded, Some(&report)).unwrap();
+        let done = s.get(&id).unwrap();
+        assert_eq!(done.state, JobState::Succeeded);
+        assert_eq!(done.report, Some(report));
+        assert_eq!(done.options, Some(options()));
         let bytes = std::fs::read(s.path()).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains("TOPSECRET") && !text.contains("SECRETTOKEN"));
@@ -667,7 +677,7 @@ mod tests {
                 None,
                 &Location::local("/a"),
                 &Location::local("/b"),
-                &serde_json::Value::Null,
+                &options(),
             )
             .unwrap();
         // A job "running" in a process that exists (pid 1) cannot be claimed.

@@ -1,84 +1,16 @@
 //! `ferry jobs`: list, show, resume, cancel and remove recorded migrations.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::{CancellationToken, Error, Location, Result, Side};
-use ferry_jobs::{JobRecord, JobState, JobStore};
+use ferry_core::{Error, Result, Side};
+use ferry_jobs::{ClaimedJob, JobRecord, JobReport, JobState};
 use serde::Serialize;
 
-use crate::commands::migrate::{run_migration, JobOptions, OutputMode};
+use crate::commands::migrate::{run_migration, OutputMode};
 use crate::output::human::{bytes, table};
 use crate::output::print_json;
+use crate::stores::open_job_store;
 use crate::{exit, Context, JobsArgs, JobsCommand};
-
-/// Opens the job store of the context's state directory.
-pub fn open_store(context: &Context) -> Result<Arc<JobStore>> {
-    let dir = context
-        .state_dir
-        .clone()
-        .or_else(JobStore::default_dir)
-        .ok_or_else(|| {
-            Error::invalid_input("no state directory: set --state-dir, FERRY_STATE_DIR or HOME")
-        })?;
-    let store = JobStore::open(&dir)?;
-    store.reap_dead()?;
-    Ok(Arc::new(store))
-}
-
-/// Records a new job; a store that cannot be opened is a warning (the copy still runs).
-pub fn create(
-    context: &Context,
-    name: Option<&str>,
-    source: &Location,
-    destination: &Location,
-    options: &JobOptions,
-) -> Option<(Arc<JobStore>, String)> {
-    let attempt = || -> Result<(Arc<JobStore>, String)> {
-        let store = open_store(context)?;
-        let value = serde_json::to_value(options).map_err(|e| Error::internal(e.to_string()))?;
-        let id = store.create(name, source, destination, &value)?;
-        store.claim(&id)?;
-        Ok((store, id))
-    };
-    match attempt() {
-        Ok(job) => Some(job),
-        Err(e) => {
-            eprintln!(
-                "ferry: warning: this migration is not recorded as a job ({e}); it runs anyway"
-            );
-            None
-        }
-    }
-}
-
-/// Polls the store for a cancel request and cancels `token` when one comes.
-pub fn watch_cancel(
-    store: Arc<JobStore>,
-    id: String,
-    token: CancellationToken,
-    by_request: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let store = store.clone();
-            let id2 = id.clone();
-            let requested = tokio::task::spawn_blocking(move || store.cancel_requested(&id2))
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .unwrap_or(false);
-            if requested {
-                by_request.store(true, Ordering::SeqCst);
-                eprintln!("ferry: job {id} was cancelled; stopping cleanly…");
-                token.cancel();
-                return;
-            }
-        }
-    })
-}
 
 fn when(ms: Option<i64>) -> String {
     match ms {
@@ -126,45 +58,29 @@ struct ShowDocument<'a> {
 }
 
 /// Per collection: entities at the source, at the target, and whether they match.
-fn entity_rows(report: &serde_json::Value) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for b in report["backups"].as_array().into_iter().flatten() {
-        let source = &b["verify"]["source"]["collections"];
-        let target = &b["verify"]["target"]["collections"];
-        for c in source.as_array().into_iter().flatten() {
-            let t = target
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["db"] == c["db"] && t["name"] == c["name"]);
-            let target_entities = t.map(|t| t["entities"].clone());
-            let te = target_entities
-                .as_ref()
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "missing".into());
-            rows.push(vec![
-                b["name"].as_str().unwrap_or("?").to_string(),
-                format!(
-                    "{}.{}",
-                    c["db"].as_str().unwrap_or("?"),
-                    c["name"].as_str().unwrap_or("?")
-                ),
-                c["entities"].to_string(),
-                te.clone(),
-                if target_entities.as_ref() == Some(&c["entities"]) {
-                    "yes".into()
-                } else {
-                    "NO".into()
-                },
-            ]);
-        }
-    }
-    rows
+fn entity_rows(report: &JobReport) -> Vec<Vec<String>> {
+    report
+        .backups
+        .iter()
+        .flat_map(|b| {
+            b.collections.iter().map(move |c| {
+                vec![
+                    b.name.clone(),
+                    format!("{}.{}", c.db, c.name),
+                    c.source_entities.to_string(),
+                    c.target_entities
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "missing".into()),
+                    if c.matches() { "yes" } else { "NO" }.to_string(),
+                ]
+            })
+        })
+        .collect()
 }
 
 /// Runs `ferry jobs …`.
 pub async fn run(context: &Context, args: JobsArgs) -> Result<u8> {
-    let store = open_store(context)?;
+    let store = open_job_store(context)?;
     match args.command {
         JobsCommand::List { output } => {
             let jobs = store.list()?;
@@ -266,9 +182,9 @@ pub async fn run(context: &Context, args: JobsArgs) -> Result<u8> {
                         )
                     );
                 }
-                for b in report["backups"].as_array().into_iter().flatten() {
-                    if let Some(dest) = b["destination_location"].as_str() {
-                        println!("  migrated backup folder: {dest}");
+                for b in report.backups.iter() {
+                    if !b.destination_location.is_empty() {
+                        println!("  migrated backup folder: {}", b.destination_location);
                     }
                 }
             }
@@ -281,27 +197,18 @@ pub async fn run(context: &Context, args: JobsArgs) -> Result<u8> {
             Ok(exit::OK)
         }
         JobsCommand::Resume { id, quiet, output } => {
-            let id = store.resolve(&id)?;
-            let job = store.get(&id)?;
-            if job.state == JobState::Succeeded {
-                return Err(Error::conflict(format!(
-                    "job {id} succeeded: nothing to resume"
-                )));
-            }
-            // Refuses, naming the process, while another process runs the job.
-            store.claim(&id)?;
-            let options: JobOptions = serde_json::from_value(job.options.clone())
-                .map_err(|e| Error::internal(format!("job {id} has unreadable options: {e}")))?;
+            // Refuses a job that succeeded, and one another process runs (naming it).
+            let (job, record, options) = ClaimedJob::resume(store, &id)?;
             // Secrets are never stored: they come from this run's flags and environment.
-            let mut source = job.source.clone();
+            let mut source = record.source.clone();
             context.flags.configure(&mut source, Some(Side::Source))?;
-            let mut destination = job.destination.clone();
+            let mut destination = record.destination.clone();
             context
                 .flags
                 .configure(&mut destination, Some(Side::Destination))?;
             run_migration(
                 context,
-                Some((store, id)),
+                Some(job),
                 source,
                 destination,
                 &options,

@@ -1,15 +1,11 @@
 //! `ferry migrate`: validate, copy, verify.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use ferry_core::migrate::{BackupMigration, Endpoints, MigrationReport};
+use ferry_core::transfer::{ProgressEvent, ProgressSink};
+use ferry_core::{ErrorReport, Location, Result, Side};
+use ferry_jobs::{ClaimedJob, JobOptions, RunOutcome};
+use serde::Serialize;
 
-use ferry_core::migrate::{migrate, BackupMigration, Endpoints, MigrateOptions, MigrationReport};
-use ferry_core::transfer::{ProgressEvent, ProgressSink, RetryPolicy, TransferOptions};
-use ferry_core::{ErrorKind, ErrorReport, Location, Result, Side};
-use ferry_jobs::{JobState, JobStore, Journal};
-use serde::{Deserialize, Serialize};
-
-use crate::commands::jobs;
 use crate::output::human::{bytes, table};
 use crate::output::progress::Progress;
 use crate::{exit, signals, stores, Context, MigrateArgs};
@@ -24,44 +20,6 @@ struct MigrateDocument<'a> {
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorReport>,
-}
-
-/// What a job remembers of `ferry migrate`'s options (no secrets: those come from the
-/// environment and flags of each run).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JobOptions {
-    /// `--backup` names.
-    pub backups: Vec<String>,
-    /// `--concurrency` (absent: the engine's defaults by object size).
-    #[serde(default)]
-    pub concurrency: Option<usize>,
-    /// `--attempts`.
-    pub attempts: u32,
-    /// `--no-verify`.
-    pub no_verify: bool,
-    /// `--deep`.
-    pub deep: bool,
-    /// `--overwrite`.
-    pub overwrite: bool,
-}
-
-impl JobOptions {
-    fn migrate_options(&self, dry_run: bool) -> MigrateOptions {
-        MigrateOptions {
-            backups: self.backups.clone(),
-            transfer: TransferOptions {
-                retry: RetryPolicy {
-                    max_attempts: self.attempts,
-                    ..RetryPolicy::default()
-                },
-                ..TransferOptions::with_concurrency(self.concurrency)
-            },
-            dry_run,
-            no_verify: self.no_verify,
-            deep: self.deep,
-            overwrite: self.overwrite,
-        }
-    }
 }
 
 /// How a run prints.
@@ -104,7 +62,7 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
     if args.no_job {
         return run_migration(context, None, source, destination, &options, false, output).await;
     }
-    let job = jobs::create(
+    let job = create_job(
         context,
         args.job_name.as_deref(),
         &source,
@@ -114,17 +72,42 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
     run_migration(context, job, source, destination, &options, false, output).await
 }
 
-/// Runs one migration, recorded as `job` when there is a job store.
+/// Records a new job and claims it; a store that cannot be opened is a warning (the copy still
+/// runs, unrecorded).
+fn create_job(
+    context: &Context,
+    name: Option<&str>,
+    source: &Location,
+    destination: &Location,
+    options: &JobOptions,
+) -> Option<ClaimedJob> {
+    let attempt = || -> Result<ClaimedJob> {
+        let store = stores::open_job_store(context)?;
+        ClaimedJob::create(store, name, source, destination, options)
+    };
+    match attempt() {
+        Ok(job) => Some(job),
+        Err(e) => {
+            eprintln!(
+                "ferry: warning: this migration is not recorded as a job ({e}); it runs anyway"
+            );
+            None
+        }
+    }
+}
+
+/// Runs one migration (recorded as `job` when there is one) and prints it: the job id first,
+/// progress while it runs, the summary (or one JSON document) at the end.
 pub async fn run_migration(
     context: &Context,
-    job: Option<(Arc<JobStore>, String)>,
-    source: Location,
+    job: Option<ClaimedJob>,
+    source_location: Location,
     destination: Location,
     options: &JobOptions,
     dry_run: bool,
     output: OutputMode,
 ) -> Result<u8> {
-    let job_id = job.as_ref().map(|(_, id)| id.clone());
+    let job_id = job.as_ref().map(|j| j.id().to_string());
     if let Some(id) = &job_id {
         if output.json {
             println!("{}", serde_json::json!({"event": "job", "id": id}));
@@ -132,27 +115,33 @@ pub async fn run_migration(
             println!("Job {id}");
         }
     }
-    let result = copy_and_verify(
-        context,
-        job.as_ref(),
-        source,
-        destination,
-        options,
-        dry_run,
-        output,
-    )
-    .await;
-    let (code, state, report_json, error) = match &result {
-        Ok((report, cancelled_by_request)) => {
+    // Both ends are opened at once (credentials, a first request each); a bad source is
+    // reported first, as when they were opened one after the other.
+    let (source, sink) = futures::join!(
+        stores::open_source_at(context, "source", &source_location),
+        stores::open_destination_at(context, destination)
+    );
+    let opened = source.and_then(|source| {
+        Ok(Endpoints {
+            source,
+            sink: sink?,
+        })
+    });
+    let outcome = match opened {
+        Ok(endpoints) => run_with_display(job.as_ref(), &endpoints, options, dry_run, output).await,
+        Err(e) => {
+            if let Some(job) = &job {
+                ferry_jobs::runner::record_failure(job, &e);
+            }
+            RunOutcome {
+                result: Err(e),
+                state: ferry_jobs::JobState::Failed,
+            }
+        }
+    };
+    let code = match &outcome.result {
+        Ok(report) => {
             let failure = report.failure();
-            let state = match &failure {
-                None => JobState::Succeeded,
-                Some(e) if e.kind() == ErrorKind::Interrupted && *cancelled_by_request => {
-                    JobState::Cancelled
-                }
-                Some(e) if e.kind() == ErrorKind::Interrupted => JobState::Interrupted,
-                Some(_) => JobState::Failed,
-            };
             if output.json {
                 print_json_line(&MigrateDocument {
                     event: "finished",
@@ -167,43 +156,59 @@ pub async fn run_migration(
                     eprintln!("ferry: error: {e}");
                 }
             }
-            let code = failure
+            failure
                 .as_ref()
                 .map(|e| exit::code_for(e.kind()))
-                .unwrap_or(exit::OK);
-            (
-                code,
-                state,
-                serde_json::to_value(report).ok(),
-                failure.map(|e| e.to_string()),
-            )
+                .unwrap_or(exit::OK)
         }
-        Err(e) => (
-            exit::code_for(e.kind()),
-            JobState::Failed,
-            None,
-            Some(e.to_string()),
-        ),
+        Err(e) => exit::code_for(e.kind()),
     };
-    if let Some((store, id)) = &job {
-        if let Some(message) = &error {
-            let _ = store.log_error(id, message);
-        }
-        if let Err(e) = store.finish(id, state, report_json.as_ref()) {
-            tracing::warn!(error = %e, "the job's end could not be recorded");
-        }
-        if matches!(
-            state,
-            JobState::Interrupted | JobState::Cancelled | JobState::Failed
-        ) && !output.json
-        {
+    if let Some(id) = &job_id {
+        if outcome.resumable() && !output.json {
             eprintln!("ferry: resume with: ferry jobs resume {id}");
         }
     }
-    match result {
+    match outcome.result {
         Ok(_) => Ok(code),
         Err(e) => Err(e),
     }
+}
+
+/// Runs the migration through the job runner, with the progress display and, with `--json`,
+/// a printer of the progress events.
+async fn run_with_display(
+    job: Option<&ClaimedJob>,
+    endpoints: &Endpoints,
+    options: &JobOptions,
+    dry_run: bool,
+    output: OutputMode,
+) -> RunOutcome {
+    let cancel = signals::cancel_on_signals();
+    let progress = ProgressSink::default();
+    let display = Progress::start(
+        progress.counters.clone(),
+        output.quiet || output.json || dry_run,
+    );
+    let (printer_tx, mut printer_rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = printer_rx.recv().await {
+            if output.json && !matches!(event, ProgressEvent::Planned { .. }) {
+                print_json_line(&event);
+            }
+        }
+    });
+    let outcome = ferry_jobs::run_migration(
+        job,
+        endpoints,
+        &options.migrate_options(dry_run),
+        progress,
+        Some(printer_tx),
+        cancel,
+    )
+    .await;
+    display.finish().await;
+    let _ = printer.await;
+    outcome
 }
 
 /// Prints one JSON document on one line (newline-delimited JSON).
@@ -212,90 +217,6 @@ fn print_json_line<T: Serialize>(value: &T) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("ferry: cannot serialise the report: {e}"),
     }
-}
-
-async fn copy_and_verify(
-    context: &Context,
-    job: Option<&(Arc<JobStore>, String)>,
-    source_location: Location,
-    destination: Location,
-    options: &JobOptions,
-    dry_run: bool,
-    output: OutputMode,
-) -> Result<(MigrationReport, bool)> {
-    // Both ends are opened at once (credentials, a first request each); a bad source is
-    // reported first, as when they were opened one after the other.
-    let (source, destination) = futures::join!(
-        stores::open_source_at(context, "source", &source_location),
-        stores::open_destination_at(context, destination)
-    );
-    let source = source?;
-    let sink = destination?;
-    let cancel = signals::cancel_on_signals();
-    let cancelled_by_request = Arc::new(AtomicBool::new(false));
-    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let progress = ProgressSink {
-        events: Some(events_tx),
-        ..ProgressSink::default()
-    };
-    let display = Progress::start(
-        progress.counters.clone(),
-        output.quiet || output.json || dry_run,
-    );
-    // Events go to the journal (when there is a job), then to the JSON printer (with --json).
-    let (ui_tx, mut ui_rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
-    let journal = match job {
-        Some((store, id)) => Some(Journal::spawn(
-            store.clone(),
-            id.clone(),
-            events_rx,
-            Some(ui_tx.clone()),
-        )),
-        None => {
-            // No job store: pass the events straight to the printer.
-            let forward = ui_tx.clone();
-            let mut events_rx = events_rx;
-            tokio::spawn(async move {
-                while let Some(e) = events_rx.recv().await {
-                    let _ = forward.send(e);
-                }
-            });
-            None
-        }
-    };
-    let printer = tokio::spawn(async move {
-        while let Some(event) = ui_rx.recv().await {
-            if output.json && !matches!(event, ProgressEvent::Planned { .. }) {
-                print_json_line(&event);
-            }
-        }
-    });
-    let watcher = job.map(|(store, id)| {
-        jobs::watch_cancel(
-            store.clone(),
-            id.clone(),
-            cancel.clone(),
-            cancelled_by_request.clone(),
-        )
-    });
-    let endpoints = Endpoints { source, sink };
-    let result = migrate(
-        &endpoints,
-        &options.migrate_options(dry_run),
-        progress,
-        cancel,
-    )
-    .await;
-    if let Some(w) = watcher {
-        w.abort();
-    }
-    display.finish().await;
-    if let Some(j) = journal {
-        j.finish().await;
-    }
-    drop(ui_tx);
-    let _ = printer.await;
-    result.map(|r| (r, cancelled_by_request.load(Ordering::SeqCst)))
 }
 
 fn summary(report: &MigrationReport) -> String {
