@@ -14,57 +14,8 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
-use crate::upload::{upload, UploadPolicy};
-
-/// Maps an object_store error from an operation on a location (and key) to a Ferry error.
-pub type ErrorMapper = fn(object_store::Error, &Location, Option<&str>) -> Error;
-
-/// How server-side copies behave on this backend.
-#[derive(Debug, Clone, Copy)]
-pub struct CopyPolicy {
-    /// Largest object one copy request may move; larger ones are streamed.
-    pub max_single_copy: Option<u64>,
-    /// After a copy, check the destination's size (and wait while it is still pending).
-    pub confirm_after_copy: bool,
-}
-
-/// Copies objects from another container of the same service into a backend's container,
-/// without streaming them (object_store copies only inside one container).
-#[async_trait]
-pub trait ContainerCopy: Send + Sync + std::fmt::Debug {
-    /// Copies `from` of container `from_container` to `to` in this backend's container.
-    async fn copy(&self, from_container: &str, from: &Path, to: &Path) -> Result<()>;
-}
-
-/// What a plugin hands over to build a backend.
-pub struct BackendConfig {
-    /// The location (for messages).
-    pub location: Location,
-    /// Key prefix inside the container (empty or ending with `/`).
-    pub prefix: String,
-    /// The object_store client, bound to one container.
-    pub store: Arc<dyn ObjectStore>,
-    /// A client for server-side copy requests, when they need other credentials than `store`
-    /// (e.g. a SAS that also authorises the copy's source).
-    pub copy_store: Option<Arc<dyn ObjectStore>>,
-    /// The plugin's error mapping.
-    pub map_error: ErrorMapper,
-    /// Store and credentials identity for server-side copies (`None`: never copy server-side).
-    pub copy_domain: Option<String>,
-    /// Capabilities to declare.
-    pub capabilities: Capabilities,
-    /// Upload sizes.
-    pub upload: UploadPolicy,
-    /// Server-side copy behaviour.
-    pub copy: CopyPolicy,
-    /// What to call the container in messages (`bucket`, `container`).
-    pub container_word: &'static str,
-    /// The container's name.
-    pub container: String,
-    /// Copies from other containers, when the plugin can (the copy domain then leaves the
-    /// container out).
-    pub container_copy: Option<Arc<dyn ContainerCopy>>,
-}
+use crate::config::BackendConfig;
+use crate::upload::upload;
 
 /// A container prefix on an object store.
 pub struct ObjectStoreBackend {
@@ -92,7 +43,7 @@ impl ObjectStoreBackend {
     }
 
     pub(crate) fn map(&self, e: object_store::Error, key: Option<&str>) -> Error {
-        (self.config.map_error)(e, &self.config.location, key)
+        self.config.map(e, key)
     }
 
     /// Checks that the container exists and is readable, retrying transient failures.
@@ -305,7 +256,7 @@ impl Sink for ObjectStoreBackend {
     }
     async fn write(&self, key: &ObjectKey, size: u64, data: ByteStream) -> Result<()> {
         let path = self.path_of(key)?;
-        upload(self, &self.config.upload, &path, key, size, data).await
+        upload(&self.config, &self.config.upload, &path, key, size, data).await
     }
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
         let path = self.path_of(key)?;
@@ -340,7 +291,7 @@ impl Sink for ObjectStoreBackend {
         {
             // Too large for one copy request: stream it through Ferry.
             let body = from_store.read_impl(source_key, None).await?;
-            return upload(self, &self.config.upload, &to, key, size, body).await;
+            return upload(&self.config, &self.config.upload, &to, key, size, body).await;
         }
         if from_store.config.container != self.config.container {
             let Some(copier) = &self.config.container_copy else {

@@ -7,8 +7,10 @@
 
 pub mod backend;
 pub mod client;
+pub mod config;
 pub mod errors;
 pub mod upload;
 
-pub use backend::{BackendConfig, ContainerCopy, CopyPolicy, ErrorMapper, ObjectStoreBackend};
-pub use upload::{wait_for_aborts, UploadPolicy};
+pub use backend::ObjectStoreBackend;
+pub use config::{BackendConfig, ContainerCopy, CopyPolicy, ErrorMapper, UploadPolicy};
+pub use upload::wait_for_aborts;

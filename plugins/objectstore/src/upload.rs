@@ -14,44 +14,10 @@ use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
 
-use crate::backend::ObjectStoreBackend;
+use crate::config::{BackendConfig, UploadPolicy};
 
 /// Parts uploading at once for one object.
 const PARTS_IN_FLIGHT: usize = 2;
-
-/// Upload sizes of a store.
-#[derive(Debug, Clone, Copy)]
-pub struct UploadPolicy {
-    /// Objects up to this size are uploaded with one request.
-    pub single_put_limit: u64,
-    /// Smallest part.
-    pub min_part_size: u64,
-    /// Parts to stay under (S3 allows 10,000; Azure 50,000 blocks).
-    pub max_parts: u64,
-}
-
-impl UploadPolicy {
-    /// S3's limits: 5 MiB minimum part, 10,000 parts (Ferry: 8 MiB parts, stays under 9,000).
-    pub const S3: UploadPolicy = UploadPolicy {
-        single_put_limit: 8 * 1024 * 1024,
-        min_part_size: 8 * 1024 * 1024,
-        max_parts: 9_000,
-    };
-    /// Azure's limits: 50,000 blocks per blob (Ferry: 8 MiB blocks, stays under 45,000).
-    pub const AZURE: UploadPolicy = UploadPolicy {
-        single_put_limit: 8 * 1024 * 1024,
-        min_part_size: 8 * 1024 * 1024,
-        max_parts: 45_000,
-    };
-
-    /// The part size for an object of `size` bytes: at least the minimum, a whole number of
-    /// MiB, and few enough parts to stay under the limit.
-    pub fn part_size(&self, size: u64) -> u64 {
-        const MIB: u64 = 1024 * 1024;
-        let needed = size.div_ceil(self.max_parts);
-        needed.div_ceil(MIB).max(self.min_part_size.div_ceil(MIB)) * MIB
-    }
-}
 
 /// Aborts that were started when an upload was dropped (cancellation); awaited by `flush`.
 static PENDING_ABORTS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
@@ -109,14 +75,14 @@ fn too_short(key: &ObjectKey, got: u64, size: u64) -> Error {
 
 /// Uploads exactly `size` bytes of `data` to `path`.
 pub async fn upload(
-    backend: &ObjectStoreBackend,
+    backend: &BackendConfig,
     policy: &UploadPolicy,
     path: &Path,
     key: &ObjectKey,
     size: u64,
     mut data: ByteStream,
 ) -> Result<()> {
-    let os = backend.object_store();
+    let os = &backend.store;
     if size <= policy.single_put_limit {
         // The body is held in memory for one request: within the process's buffer budget.
         let _reservation = ferry_core::buffers::reserve(size).await;
@@ -273,25 +239,4 @@ async fn upload_parts(
         done?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn part_sizes_respect_limits() {
-        const MIB: u64 = 1024 * 1024;
-        let s3 = UploadPolicy::S3;
-        assert_eq!(s3.part_size(9 * MIB), 8 * MIB);
-        assert_eq!(s3.part_size(1024 * MIB), 8 * MIB);
-        let five_tib = 5 * 1024 * 1024 * MIB;
-        let p = s3.part_size(five_tib);
-        assert!(five_tib.div_ceil(p) <= 10_000);
-        assert_eq!(p % MIB, 0);
-        assert!((10 * 1024 * MIB).div_ceil(s3.part_size(10 * 1024 * MIB)) <= 10_000);
-        let az = UploadPolicy::AZURE;
-        let huge = 190 * 1024 * 1024 * MIB;
-        assert!(huge.div_ceil(az.part_size(huge)) <= 50_000);
-    }
 }

@@ -9,6 +9,7 @@
 //!   commit, so an aborted write leaves nothing under its key.
 
 mod client;
+mod connection;
 mod http;
 mod propfind;
 mod upload;

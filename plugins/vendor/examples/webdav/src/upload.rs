@@ -11,7 +11,7 @@ use ferry_plugin_sdk::{PluginError, PluginResult, Upload};
 use reqwest::blocking::Body;
 use reqwest::Method;
 
-use crate::client::{Connection, STAGING_PREFIX};
+use crate::connection::{Connection, STAGING_PREFIX};
 use crate::http::status_error;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
