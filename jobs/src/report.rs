@@ -73,21 +73,14 @@ impl JobReport {
                     .verify
                     .as_ref()
                     .map(|v| {
-                        v.source
-                            .collections
-                            .iter()
-                            .map(|c| CollectionEntities {
-                                db: c.db.clone(),
-                                name: c.name.clone(),
-                                source_entities: c.entities,
-                                target_entities: v
-                                    .target
-                                    .collections
-                                    .iter()
-                                    .find(|t| t.db == c.db && t.name == c.name)
-                                    .map(|t| t.entities),
-                            })
-                            .collect()
+                        let side = |inventory: &ferry_core::backup::Inventory| {
+                            inventory
+                                .collections
+                                .iter()
+                                .map(|c| (c.db.clone(), c.name.clone(), c.entities))
+                                .collect::<Vec<_>>()
+                        };
+                        pair_collections(side(&v.source), &side(&v.target))
                     })
                     .unwrap_or_default(),
             })
@@ -111,12 +104,35 @@ impl JobReport {
     }
 }
 
+/// Each source collection `(db, name, entities)` with the entities of the same collection (by
+/// db and name) at the target, `None` where the target lacks it.
+fn pair_collections(
+    source: Vec<(String, String, i64)>,
+    target: &[(String, String, i64)],
+) -> Vec<CollectionEntities> {
+    source
+        .into_iter()
+        .map(|(db, name, source_entities)| {
+            let target_entities = target
+                .iter()
+                .find(|(d, n, _)| *d == db && *n == name)
+                .map(|(_, _, e)| *e);
+            CollectionEntities {
+                db,
+                name,
+                source_entities,
+                target_entities,
+            }
+        })
+        .collect()
+}
+
 /// The shape of the reports stored before [`REPORT_VERSION`] 1: the CLI's whole migration
 /// report. Only what [`JobReport`] keeps is read.
 mod legacy {
     use serde::Deserialize;
 
-    use super::{BackupOutcome, CollectionEntities, JobReport};
+    use super::{pair_collections, BackupOutcome, JobReport};
 
     #[derive(Deserialize)]
     pub struct MigrationReport {
@@ -153,6 +169,16 @@ mod legacy {
         entities: i64,
     }
 
+    impl Inventory {
+        /// (db, name, entities) of each collection.
+        pub fn entities(&self) -> Vec<(String, String, i64)> {
+            self.collections
+                .iter()
+                .map(|c| (c.db.clone(), c.name.clone(), c.entities))
+                .collect()
+        }
+    }
+
     impl MigrationReport {
         pub fn into_report(self) -> JobReport {
             let backups = self
@@ -164,23 +190,7 @@ mod legacy {
                     identical: b.verify.as_ref().map(|v| v.identical),
                     collections: b
                         .verify
-                        .map(|v| {
-                            v.source
-                                .collections
-                                .iter()
-                                .map(|c| CollectionEntities {
-                                    db: c.db.clone(),
-                                    name: c.name.clone(),
-                                    source_entities: c.entities,
-                                    target_entities: v
-                                        .target
-                                        .collections
-                                        .iter()
-                                        .find(|t| t.db == c.db && t.name == c.name)
-                                        .map(|t| t.entities),
-                                })
-                                .collect()
-                        })
+                        .map(|v| pair_collections(v.source.entities(), &v.target.entities()))
                         .unwrap_or_default(),
                 })
                 .collect();
