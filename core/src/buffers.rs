@@ -1,53 +1,68 @@
-//! Process-wide budgets for the bytes held in memory while copying: one for upload buffers
-//! (single-request bodies, multipart parts), one for ranged reads held until the sink takes them.
+//! Budgets for the bytes held in memory while copying: one for upload buffers (single-request
+//! bodies, multipart parts; owned by the sink), one for ranged reads held until the sink takes
+//! them (owned by the engine).
 //! Whatever the concurrency, copies wait for budget instead of growing memory: objects in flight
 //! and bytes in flight are bounded separately. The two budgets are separate so that a download
 //! waiting for its sink can never hold the budget that sink's upload waits for.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Bytes of upload buffers the process holds at most.
+/// Bytes of upload buffers a sink holds at most.
 pub const UPLOAD_BUFFER_BUDGET: u64 = 160 * 1024 * 1024;
-/// Bytes of ranged-read chunks the process holds at most.
+/// Bytes of ranged-read chunks an engine holds at most.
 pub const READ_BUFFER_BUDGET: u64 = 96 * 1024 * 1024;
 const UNIT: u64 = 64 * 1024;
 
-fn upload_budget() -> &'static Semaphore {
-    static BUDGET: OnceLock<Semaphore> = OnceLock::new();
-    BUDGET.get_or_init(|| Semaphore::new((UPLOAD_BUFFER_BUDGET / UNIT) as usize))
+/// A budget of bytes held in memory, owned by whoever holds the buffers: the engine owns the
+/// one for its ranged reads, each object_store or GCS sink the one for its upload bodies and
+/// parts. Clones share the budget. No global state: two engines in one process (an embedding
+/// program, the tests) never take each other's budget.
+#[derive(Debug, Clone)]
+pub struct BufferBudget {
+    semaphore: Arc<Semaphore>,
+    total: u64,
 }
 
-fn read_budget() -> &'static Semaphore {
-    static BUDGET: OnceLock<Semaphore> = OnceLock::new();
-    BUDGET.get_or_init(|| Semaphore::new((READ_BUFFER_BUDGET / UNIT) as usize))
-}
-
-/// A reservation of buffer bytes, returned when dropped.
+/// A reservation of buffer bytes, returned to its budget when dropped.
 #[derive(Debug)]
 pub struct BufferReservation {
-    _permit: SemaphorePermit<'static>,
+    _permit: OwnedSemaphorePermit,
 }
 
-async fn reserve_from(budget: &'static Semaphore, total: u64, bytes: u64) -> BufferReservation {
-    let units = bytes.div_ceil(UNIT).clamp(1, total / UNIT) as u32;
-    let permit = budget
-        .acquire_many(units)
-        .await
-        .expect("buffer budgets are never closed");
-    BufferReservation { _permit: permit }
-}
+impl BufferBudget {
+    /// A budget of `total` bytes (counted in 64 KiB units; at least one unit).
+    pub fn new(total: u64) -> Self {
+        let units = (total / UNIT).max(1);
+        BufferBudget {
+            semaphore: Arc::new(Semaphore::new(units as usize)),
+            total: units * UNIT,
+        }
+    }
 
-/// Waits until `bytes` of upload buffer may be held (a request larger than the whole budget
-/// takes the whole budget, so it cannot wait forever).
-pub async fn reserve(bytes: u64) -> BufferReservation {
-    reserve_from(upload_budget(), UPLOAD_BUFFER_BUDGET, bytes).await
-}
+    /// The budget of a sink's upload buffers ([`UPLOAD_BUFFER_BUDGET`]).
+    pub fn for_uploads() -> Self {
+        Self::new(UPLOAD_BUFFER_BUDGET)
+    }
 
-/// Waits until `bytes` of ranged-read chunks may be held (same rules as [`reserve`]).
-pub async fn reserve_read(bytes: u64) -> BufferReservation {
-    reserve_from(read_budget(), READ_BUFFER_BUDGET, bytes).await
+    /// The budget of an engine's ranged reads ([`READ_BUFFER_BUDGET`]).
+    pub fn for_reads() -> Self {
+        Self::new(READ_BUFFER_BUDGET)
+    }
+
+    /// Waits until `bytes` may be held (a request larger than the whole budget takes the whole
+    /// budget, so it cannot wait forever).
+    pub async fn reserve(&self, bytes: u64) -> BufferReservation {
+        let units = bytes.div_ceil(UNIT).clamp(1, self.total / UNIT) as u32;
+        let permit = self
+            .semaphore
+            .clone()
+            .acquire_many_owned(units)
+            .await
+            .expect("buffer budgets are never closed");
+        BufferReservation { _permit: permit }
+    }
 }
 
 #[cfg(test)]
@@ -56,6 +71,8 @@ mod tests {
 
     #[tokio::test]
     async fn reservations_wait_for_budget_and_never_deadlock_on_oversize() {
+        let uploads = BufferBudget::for_uploads();
+        let reserve = |n| uploads.reserve(n);
         let all = reserve(UPLOAD_BUFFER_BUDGET * 4).await;
         let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), reserve(1)).await;
         assert!(
@@ -70,7 +87,9 @@ mod tests {
 
     #[tokio::test]
     async fn read_budget_is_separate_from_the_upload_budget() {
-        let _uploads = reserve(UPLOAD_BUFFER_BUDGET).await;
+        let (uploads, reads) = (BufferBudget::for_uploads(), BufferBudget::for_reads());
+        let reserve_read = |n| reads.reserve(n);
+        let _uploads = uploads.reserve(UPLOAD_BUFFER_BUDGET).await;
         let read = tokio::time::timeout(std::time::Duration::from_secs(5), reserve_read(1 << 20))
             .await
             .expect("a read waited for the upload budget");

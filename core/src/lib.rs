@@ -28,6 +28,7 @@ pub mod object;
 pub mod options;
 pub mod redact;
 pub mod registry;
+pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod stream;

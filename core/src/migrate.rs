@@ -177,9 +177,8 @@ pub async fn select_backups(
     source: &dyn Source,
     names: &[String],
 ) -> Result<(Discovery, Vec<BackupRef>)> {
-    let policy = crate::transfer::RetryPolicy::default();
-    let discovery =
-        crate::transfer::retry::retry(&policy, "finding backups", || discover(source)).await?;
+    let policy = crate::retry::RetryPolicy::default();
+    let discovery = crate::retry::retry(&policy, "finding backups", || discover(source)).await?;
     if names.is_empty() {
         let all = discovery.backups.clone();
         return Ok((discovery, all));

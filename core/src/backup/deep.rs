@@ -12,8 +12,8 @@ use super::load::LoadedBackup;
 use super::problem::{Problem, ProblemCode};
 use crate::error::{ErrorKind, Result};
 use crate::key::ObjectKey;
+use crate::retry::{retry, RetryPolicy};
 use crate::source::Source;
-use crate::transfer::retry::{retry, RetryPolicy};
 
 /// Binlogs opened at once.
 const DEEP_CONCURRENCY: usize = 16;

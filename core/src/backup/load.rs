@@ -14,8 +14,8 @@ use super::read::read_json;
 use crate::error::{ErrorKind, Result};
 use crate::key::ObjectKey;
 use crate::object::ObjectMeta;
+use crate::retry::{retry, RetryPolicy};
 use crate::source::Source;
-use crate::transfer::retry::{retry, RetryPolicy};
 
 /// `meta/full_meta.json`.
 pub const FULL_META: &str = "meta/full_meta.json";

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::key::ObjectKey;
+use crate::retry::{retry, RetryPolicy};
 use crate::source::Source;
-use crate::transfer::retry::{retry, RetryPolicy};
 
 /// Parses the JSON object at `key` into `T`. Malformed JSON is an [`crate::ErrorKind::InvalidBackup`]
 /// error naming the key, line and column; storage errors keep their kind and are retried when

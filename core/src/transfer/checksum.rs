@@ -111,8 +111,8 @@ fn changed(expected: u64, seen: u64) -> Error {
 /// Reads a whole object and returns its digest (streaming, bounded memory), retrying
 /// retryable failures from the start.
 pub async fn digest_object(source: &dyn Source, key: &ObjectKey) -> Result<Digest> {
-    let policy = super::retry::RetryPolicy::default();
-    super::retry::retry(&policy, &format!("hashing {key}"), || {
+    let policy = crate::retry::RetryPolicy::default();
+    crate::retry::retry(&policy, &format!("hashing {key}"), || {
         digest_once(source, key)
     })
     .await

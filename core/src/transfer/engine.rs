@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::checksum::HashingStream;
 use super::plan::{Action, Phase, PlannedObject, TransferPlan};
 use super::progress::{ProgressEvent, ProgressSink};
-use super::retry::RetryPolicy;
 use super::split_read::{split_read, worth_splitting, SPLIT_READ_STREAMS};
 use crate::error::{Error, ErrorKind, ErrorReport, Result};
 use crate::key::ObjectKey;
+use crate::retry::RetryPolicy;
 use crate::sink::Sink;
 use crate::source::Source;
 
@@ -146,6 +146,8 @@ pub struct Engine {
     /// Meta objects read during the data phase, by source key: the meta phases, which must
     /// wait for the data, then only write (one round trip per phase saved).
     prefetched: std::sync::Mutex<std::collections::HashMap<ObjectKey, bytes::Bytes>>,
+    /// The bytes of ranged reads held until the sink takes them (this engine's own budget).
+    read_budget: crate::buffers::BufferBudget,
 }
 
 struct Outcome {
@@ -169,6 +171,7 @@ impl Engine {
             progress,
             cancel,
             prefetched: Default::default(),
+            read_budget: crate::buffers::BufferBudget::for_reads(),
         }
     }
 
@@ -216,6 +219,14 @@ impl Engine {
     /// so the destination's meta appears only over complete data.
     pub async fn execute(&self, plan: &TransferPlan) -> TransferReport {
         let started = Instant::now();
+        if !self.sink.capabilities().atomic_write {
+            tracing::warn!(
+                destination = %self.sink.location(),
+                "the destination's plugin does not declare atomic writes: an interrupted copy \
+                 may leave a partial object under its final name, which a later run reports as \
+                 a conflict (--overwrite replaces it); the meta is still written last"
+            );
+        }
         let (skipped, bytes_skipped) = plan.count(Action::Skip);
         let mut report = TransferReport {
             backup: plan.backup.clone(),
@@ -390,56 +401,59 @@ impl Engine {
         }
     }
 
+    /// Copies one object through the [`crate::retry`] layer: each retry is a progress event,
+    /// a cancel stops the attempt or the wait between attempts, and a final error names the
+    /// object and how many attempts it took.
     async fn copy_with_retry(&self, backup: &str, item: &PlannedObject) -> Result<Outcome> {
-        let policy = self.options.retry;
-        let mut attempt = 1;
-        loop {
-            let result = tokio::select! {
+        let attempts = std::cell::Cell::new(1u32);
+        let attempt_once = || async {
+            tokio::select! {
                 r = self.copy_once(item) => r,
                 _ = self.cancel.cancelled() => Err(Error::interrupted("cancelled")),
-            };
-            match result {
-                Ok(outcome) => {
-                    self.progress
-                        .counters
-                        .objects_done
-                        .fetch_add(1, Ordering::Relaxed);
-                    self.progress.emit(ProgressEvent::ObjectCopied {
-                        backup: backup.to_string(),
-                        key: item.relative.to_string(),
-                        bytes: item.size,
-                        crc32c: outcome.crc32c,
-                        server_side: outcome.server_side,
-                    });
-                    return Ok(outcome);
-                }
-                Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
-                    tracing::warn!(key = %item.relative, attempt, error = %e, "retrying");
-                    self.progress.emit(ProgressEvent::Retrying {
-                        backup: backup.to_string(),
-                        key: item.relative.to_string(),
-                        attempt,
-                        error: e.to_string(),
-                    });
-                    let delay = policy.backoff(attempt);
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = self.cancel.cancelled() => return Err(Error::interrupted("cancelled")),
-                    }
-                    attempt += 1;
-                }
-                Err(e) => {
-                    let e = if e.key().is_none() {
-                        e.with_key(&item.relative)
-                    } else {
-                        e
-                    };
-                    return Err(if attempt > 1 {
-                        e.context(format!("after {attempt} attempts"))
-                    } else {
-                        e
-                    });
-                }
+            }
+        };
+        let retried = crate::retry::retry_notifying(&self.options.retry, attempt_once, |e, _| {
+            let attempt = attempts.get();
+            tracing::warn!(key = %item.relative, attempt, error = %e, "retrying");
+            self.progress.emit(ProgressEvent::Retrying {
+                backup: backup.to_string(),
+                key: item.relative.to_string(),
+                attempt,
+                error: e.to_string(),
+            });
+            attempts.set(attempt + 1);
+        });
+        let result = tokio::select! {
+            r = retried => r,
+            _ = self.cancel.cancelled() => Err(Error::interrupted("cancelled")),
+        };
+        match result {
+            Ok(outcome) => {
+                self.progress
+                    .counters
+                    .objects_done
+                    .fetch_add(1, Ordering::Relaxed);
+                self.progress.emit(ProgressEvent::ObjectCopied {
+                    backup: backup.to_string(),
+                    key: item.relative.to_string(),
+                    bytes: item.size,
+                    crc32c: outcome.crc32c,
+                    server_side: outcome.server_side,
+                });
+                Ok(outcome)
+            }
+            Err(e) => {
+                let e = if e.key().is_none() {
+                    e.with_key(&item.relative)
+                } else {
+                    e
+                };
+                let attempt = attempts.get();
+                Err(if attempt > 1 {
+                    e.context(format!("after {attempt} attempts"))
+                } else {
+                    e
+                })
             }
         }
     }
@@ -468,9 +482,11 @@ impl Engine {
             .lock()
             .expect("prefetch map")
             .remove(&item.source_key);
+        // Ranged reads only from a source that declares them.
         let split = self
             .source
             .split_read_chunk()
+            .filter(|_| self.source.capabilities().range_read)
             .filter(|chunk| worth_splitting(item.size, *chunk));
         let body = match (ahead, split) {
             (Some(bytes), _) => stream::once(async move { Ok(bytes) }).boxed(),
@@ -480,6 +496,7 @@ impl Engine {
                 item.size,
                 chunk,
                 SPLIT_READ_STREAMS,
+                self.read_budget.clone(),
             ),
             (None, None) => self.source.read(&item.source_key, None).await?,
         };

@@ -130,8 +130,8 @@ pub async fn plan_backup(inputs: PlanInputs<'_>) -> Result<TransferPlan> {
     let backup = inputs.backup;
     let name = &backup.reference.name;
     let dest_prefix = format!("{name}/");
-    let policy = super::retry::RetryPolicy::default();
-    let existing = super::retry::retry(&policy, "listing the destination", || {
+    let policy = crate::retry::RetryPolicy::default();
+    let existing = crate::retry::retry(&policy, "listing the destination", || {
         list_destination(inputs.sink, &dest_prefix)
     })
     .await?;

@@ -3,10 +3,11 @@
 //! One HTTP stream is bound by its round trips and by what one connection carries; s5cmd and
 //! rclone split large downloads for that reason. The engine does the same for sources that say
 //! it helps ([`Source::split_read_chunk`]): ranges of `chunk` bytes, `streams` of them in flight
-//! per object, each held in memory under the process-wide read budget
-//! ([`crate::buffers::reserve_read`]) until the sink takes it. The sink still sees one ordered
+//! per object, each held in memory under the engine's read budget
+//! ([`crate::buffers::BufferBudget`]) until the sink takes it. The sink still sees one ordered
 //! stream, so every sink works unchanged and the CRC32C is computed as for any other copy.
 
+use crate::buffers::BufferBudget;
 use std::sync::Arc;
 
 use futures::{stream, StreamExt};
@@ -45,13 +46,15 @@ pub fn split_read(
     size: u64,
     chunk: u64,
     streams: usize,
+    budget: BufferBudget,
 ) -> ByteStream {
     let reads = stream::iter(ranges(size, chunk)).map(move |range| {
         let source = source.clone();
         let key = key.clone();
+        let budget = budget.clone();
         async move {
             let want = range.end - range.start;
-            let reservation = crate::buffers::reserve_read(want).await;
+            let reservation = budget.reserve(want).await;
             let body = source.read(&key, Some(range.clone())).await?;
             let bytes = collect_sized(body, want as usize).await?;
             if bytes.len() as u64 != want {

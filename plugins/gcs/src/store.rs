@@ -20,6 +20,8 @@ use crate::CAPABILITIES;
 pub struct GcsStore {
     api: GcsApi,
     settings: GcsSettings,
+    /// This store's upload buffer budget and pending cancellations.
+    uploads: crate::upload::Uploads,
 }
 
 impl GcsStore {
@@ -41,7 +43,11 @@ impl GcsStore {
             location,
             settings.request_timeout,
         )?;
-        Ok(GcsStore { api, settings })
+        Ok(GcsStore {
+            api,
+            settings,
+            uploads: crate::upload::Uploads::default(),
+        })
     }
 
     /// Checks the bucket exists and is readable.
@@ -190,15 +196,22 @@ impl Sink for GcsStore {
         Source::stat(self, key).await
     }
     async fn write(&self, key: &ObjectKey, size: u64, data: ByteStream) -> Result<()> {
-        crate::upload::upload(&self.api, &self.name_of(key), key, size, data)
-            .await
-            .map(|_| ())
+        crate::upload::upload(
+            &self.api,
+            &self.uploads,
+            &self.name_of(key),
+            key,
+            size,
+            data,
+        )
+        .await
+        .map(|_| ())
     }
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
         self.api.delete(&self.name_of(key)).await
     }
     async fn flush(&self) -> Result<()> {
-        crate::upload::wait_for_cancels().await;
+        self.uploads.wait_for_cancels().await;
         Ok(())
     }
     fn copy_domain(&self) -> Option<String> {

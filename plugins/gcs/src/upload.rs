@@ -3,9 +3,10 @@
 //! that cannot finish is cancelled, so nothing appears under the name). GCS's CRC32C of the
 //! stored object is compared with Ferry's own before the upload counts as done.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use ferry_core::buffers::BufferBudget;
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
 use futures::StreamExt;
 use reqwest::Method;
@@ -20,14 +21,32 @@ pub const CHUNK: usize = 8 * 1024 * 1024;
 /// Attempts per chunk before the upload is cancelled.
 const CHUNK_ATTEMPTS: u32 = 4;
 
-static PENDING_CANCELS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+/// What the uploads of one store share, owned by that store: the budget of bytes their bodies
+/// and chunks hold in memory, and the cancellations started when an upload was dropped, which
+/// the store's `flush` awaits. Clones share both.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    budget: BufferBudget,
+    cancels: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
 
-/// Waits for the cancellations of dropped uploads.
-pub async fn wait_for_cancels() {
-    let handles: Vec<JoinHandle<()>> =
-        std::mem::take(&mut *PENDING_CANCELS.lock().expect("cancels"));
-    for h in handles {
-        let _ = h.await;
+impl Default for Uploads {
+    fn default() -> Self {
+        Uploads {
+            budget: BufferBudget::for_uploads(),
+            cancels: Arc::default(),
+        }
+    }
+}
+
+impl Uploads {
+    /// Waits for the cancellations of dropped uploads.
+    pub async fn wait_for_cancels(&self) {
+        let handles: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.cancels.lock().expect("cancels"));
+        for h in handles {
+            let _ = h.await;
+        }
     }
 }
 
@@ -35,6 +54,7 @@ pub async fn wait_for_cancels() {
 struct Session {
     api: GcsApi,
     uri: Option<String>,
+    cancels: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Session {
@@ -57,7 +77,7 @@ impl Drop for Session {
                         let _ = req.send().await;
                     }
                 });
-                PENDING_CANCELS.lock().expect("cancels").push(task);
+                self.cancels.lock().expect("cancels").push(task);
             }
         }
     }
@@ -74,6 +94,7 @@ fn length_error(key: &ObjectKey, got: u64, size: u64) -> Error {
 /// Uploads exactly `size` bytes of `data` as object `name`; returns GCS's resource.
 pub async fn upload(
     api: &GcsApi,
+    uploads: &Uploads,
     name: &str,
     key: &ObjectKey,
     size: u64,
@@ -81,8 +102,8 @@ pub async fn upload(
 ) -> Result<ObjectResource> {
     let mut crc = 0u32;
     let resource = if size <= SINGLE_REQUEST_LIMIT {
-        // One request holds the body in memory: within the process's buffer budget.
-        let _reservation = ferry_core::buffers::reserve(size).await;
+        // One request holds the body in memory: within the store's buffer budget.
+        let _reservation = uploads.budget.reserve(size).await;
         let mut buf = BytesMut::with_capacity(size as usize);
         while let Some(chunk) = data.next().await {
             let chunk = chunk?;
@@ -108,7 +129,7 @@ pub async fn upload(
             .body(buf.freeze());
         parse(api.send(req, Some(name), &[]).await?).await?
     } else {
-        resumable(api, name, key, size, &mut data, &mut crc).await?
+        resumable(api, uploads, name, key, size, &mut data, &mut crc).await?
     };
     let stored = resource.checksums().crc32c;
     if resource.size()? != size || stored.is_some_and(|c| c != crc) {
@@ -134,6 +155,7 @@ async fn parse(response: reqwest::Response) -> Result<ObjectResource> {
 
 async fn resumable(
     api: &GcsApi,
+    uploads: &Uploads,
     name: &str,
     key: &ObjectKey,
     size: u64,
@@ -163,8 +185,12 @@ async fn resumable(
     let mut session = Session {
         api: api.clone(),
         uri: Some(uri.clone()),
+        cancels: uploads.cancels.clone(),
     };
+    // One chunk buffer per resumable upload, within the store's buffer budget.
+    let reservation = uploads.budget.reserve(CHUNK as u64).await;
     let result = send_chunks(api, &uri, name, key, size, data, crc).await;
+    drop(reservation);
     match result {
         Ok(resource) => {
             session.uri = None;
@@ -187,8 +213,6 @@ async fn send_chunks(
     crc: &mut u32,
 ) -> Result<ObjectResource> {
     let mut offset = 0u64;
-    // One chunk buffer per resumable upload, within the process's buffer budget.
-    let _reservation = ferry_core::buffers::reserve(CHUNK as u64).await;
     let mut buffer = BytesMut::with_capacity(CHUNK);
     let mut ended = false;
     loop {

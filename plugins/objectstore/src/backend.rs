@@ -15,11 +15,13 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 use crate::config::BackendConfig;
-use crate::upload::upload;
+use crate::upload::{upload, Uploads};
 
 /// A container prefix on an object store.
 pub struct ObjectStoreBackend {
     config: BackendConfig,
+    /// This backend's upload buffer budget and pending aborts.
+    uploads: Uploads,
 }
 
 impl std::fmt::Debug for ObjectStoreBackend {
@@ -34,7 +36,10 @@ impl std::fmt::Debug for ObjectStoreBackend {
 impl ObjectStoreBackend {
     /// Wraps a configured client.
     pub fn new(config: BackendConfig) -> Self {
-        ObjectStoreBackend { config }
+        ObjectStoreBackend {
+            config,
+            uploads: Uploads::default(),
+        }
     }
 
     /// The object_store client.
@@ -52,8 +57,8 @@ impl ObjectStoreBackend {
     /// folder names however large the backup below is, where a recursive listing would make
     /// the server gather a first page of up to 1,000 keys only to have them dropped.
     pub async fn check_container(&self) -> Result<()> {
-        let policy = ferry_core::transfer::RetryPolicy::default();
-        ferry_core::transfer::retry::retry(&policy, "checking the container", || async {
+        let policy = ferry_core::retry::RetryPolicy::default();
+        ferry_core::retry::retry(&policy, "checking the container", || async {
             let prefix = self.path_of_prefix("");
             self.config
                 .store
@@ -256,7 +261,16 @@ impl Sink for ObjectStoreBackend {
     }
     async fn write(&self, key: &ObjectKey, size: u64, data: ByteStream) -> Result<()> {
         let path = self.path_of(key)?;
-        upload(&self.config, &self.config.upload, &path, key, size, data).await
+        upload(
+            &self.config,
+            &self.uploads,
+            &self.config.upload,
+            &path,
+            key,
+            size,
+            data,
+        )
+        .await
     }
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
         let path = self.path_of(key)?;
@@ -266,7 +280,7 @@ impl Sink for ObjectStoreBackend {
         }
     }
     async fn flush(&self) -> Result<()> {
-        crate::upload::wait_for_aborts().await;
+        self.uploads.wait_for_aborts().await;
         Ok(())
     }
     fn copy_domain(&self) -> Option<String> {
@@ -291,7 +305,16 @@ impl Sink for ObjectStoreBackend {
         {
             // Too large for one copy request: stream it through Ferry.
             let body = from_store.read_impl(source_key, None).await?;
-            return upload(&self.config, &self.config.upload, &to, key, size, body).await;
+            return upload(
+                &self.config,
+                &self.uploads,
+                &self.config.upload,
+                &to,
+                key,
+                size,
+                body,
+            )
+            .await;
         }
         if from_store.config.container != self.config.container {
             let Some(copier) = &self.config.container_copy else {

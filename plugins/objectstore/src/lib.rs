@@ -13,4 +13,4 @@ pub mod upload;
 
 pub use backend::ObjectStoreBackend;
 pub use config::{BackendConfig, ContainerCopy, CopyPolicy, ErrorMapper, UploadPolicy};
-pub use upload::wait_for_aborts;
+pub use upload::Uploads;

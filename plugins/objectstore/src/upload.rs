@@ -3,10 +3,10 @@
 //! memory per object, and the upload aborted on any failure or cancellation so no orphan parts
 //! and no partial object remain.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
-use ferry_core::buffers::BufferReservation;
+use ferry_core::buffers::{BufferBudget, BufferReservation};
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -19,20 +19,40 @@ use crate::config::{BackendConfig, UploadPolicy};
 /// Parts uploading at once for one object.
 const PARTS_IN_FLIGHT: usize = 2;
 
-/// Aborts that were started when an upload was dropped (cancellation); awaited by `flush`.
-static PENDING_ABORTS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+/// What the uploads of one backend share, owned by that backend: the budget of bytes their
+/// bodies and parts hold in memory, and the aborts started when an upload was dropped
+/// (cancellation), which the backend's `flush` awaits. Clones share both.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    budget: BufferBudget,
+    aborts: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
 
-/// Waits for the aborts of dropped uploads to finish.
-pub async fn wait_for_aborts() {
-    let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *PENDING_ABORTS.lock().expect("aborts"));
-    for h in handles {
-        let _ = h.await;
+impl Default for Uploads {
+    fn default() -> Self {
+        Uploads {
+            budget: BufferBudget::for_uploads(),
+            aborts: Arc::default(),
+        }
     }
 }
 
-/// A multipart upload that is aborted unless completed.
+impl Uploads {
+    /// Waits for the aborts of dropped uploads to finish.
+    pub async fn wait_for_aborts(&self) {
+        let handles: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.aborts.lock().expect("aborts"));
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+}
+
+/// A multipart upload that is aborted unless completed (when dropped, the abort runs as a task
+/// recorded in `aborts`).
 struct Guard {
     upload: Option<Box<dyn MultipartUpload>>,
+    aborts: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Guard {
@@ -52,7 +72,7 @@ impl Drop for Guard {
                 let task = handle.spawn(async move {
                     let _ = upload.abort().await;
                 });
-                PENDING_ABORTS.lock().expect("aborts").push(task);
+                self.aborts.lock().expect("aborts").push(task);
             }
         }
     }
@@ -76,6 +96,7 @@ fn too_short(key: &ObjectKey, got: u64, size: u64) -> Error {
 /// Uploads exactly `size` bytes of `data` to `path`.
 pub async fn upload(
     backend: &BackendConfig,
+    uploads: &Uploads,
     policy: &UploadPolicy,
     path: &Path,
     key: &ObjectKey,
@@ -84,8 +105,8 @@ pub async fn upload(
 ) -> Result<()> {
     let os = &backend.store;
     if size <= policy.single_put_limit {
-        // The body is held in memory for one request: within the process's buffer budget.
-        let _reservation = ferry_core::buffers::reserve(size).await;
+        // The body is held in memory for one request: within the backend's buffer budget.
+        let _reservation = uploads.budget.reserve(size).await;
         let mut chunks = Vec::new();
         let mut got = 0u64;
         while let Some(chunk) = data.next().await {
@@ -113,8 +134,9 @@ pub async fn upload(
         .map_err(|e| backend.map(e, Some(key.as_str())))?;
     let mut guard = Guard {
         upload: Some(upload),
+        aborts: uploads.aborts.clone(),
     };
-    let result = upload_parts(&mut guard, part, key, size, &mut data).await;
+    let result = upload_parts(&mut guard, &uploads.budget, part, key, size, &mut data).await;
     match result {
         Ok(()) => {
             let mut upload = guard.upload.take().expect("upload present");
@@ -178,9 +200,10 @@ impl Drop for PartTasks {
 /// Reserves a part's buffer; running parts finish meanwhile and return theirs.
 async fn reserve_part(
     tasks: &mut PartTasks,
+    budget: &BufferBudget,
     bytes: u64,
 ) -> std::result::Result<BufferReservation, PartError> {
-    let reservation = ferry_core::buffers::reserve(bytes);
+    let reservation = budget.reserve(bytes);
     tokio::pin!(reservation);
     loop {
         tokio::select! {
@@ -192,6 +215,7 @@ async fn reserve_part(
 
 async fn upload_parts(
     guard: &mut Guard,
+    budget: &BufferBudget,
     part: usize,
     key: &ObjectKey,
     size: u64,
@@ -201,7 +225,7 @@ async fn upload_parts(
     let mut tasks = PartTasks {
         tasks: FuturesUnordered::new(),
     };
-    let mut reservation = reserve_part(&mut tasks, part as u64).await?;
+    let mut reservation = reserve_part(&mut tasks, budget, part as u64).await?;
     let mut buffer = BytesMut::with_capacity(part);
     let mut got = 0u64;
     while let Some(chunk) = data.next().await {
@@ -221,7 +245,7 @@ async fn upload_parts(
                     }
                 }
                 tasks.spawn(upload.put_part(PutPayload::from_bytes(full)), reservation);
-                reservation = reserve_part(&mut tasks, part as u64).await?;
+                reservation = reserve_part(&mut tasks, budget, part as u64).await?;
                 buffer = BytesMut::with_capacity(part);
             }
         }

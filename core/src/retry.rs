@@ -1,7 +1,12 @@
-//! Retries with exponential back-off, for retryable errors only.
+//! Retry with back-off as one layer, used alike by the engine (each object), the backup reader
+//! (listings, meta, binlog footers) and the plugins (container checks): [`RetryPolicy`] says how
+//! often and how patiently, `backon` (the crate Apache OpenDAL's retry layer uses) runs the
+//! loop, and only errors that say retrying can help ([`crate::Error::is_retryable`]) are tried
+//! again.
 
 use std::time::Duration;
 
+use backon::{BackoffBuilder, Retryable};
 use serde::Serialize;
 
 /// How often and how patiently to retry one object.
@@ -42,25 +47,69 @@ impl RetryPolicy {
     }
 }
 
+/// The delays between the attempts of one [`RetryPolicy`], as `backon` takes them: one delay
+/// per retry, [`RetryPolicy::backoff`] of the attempt that failed, `max_attempts - 1` in all.
+#[derive(Debug, Clone)]
+pub struct PolicyDelays {
+    policy: RetryPolicy,
+    failed_attempt: u32,
+}
+
+impl Iterator for PolicyDelays {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        if self.failed_attempt >= self.policy.max_attempts {
+            return None;
+        }
+        let delay = self.policy.backoff(self.failed_attempt);
+        self.failed_attempt += 1;
+        Some(delay)
+    }
+}
+
+impl BackoffBuilder for RetryPolicy {
+    type Backoff = PolicyDelays;
+    fn build(self) -> PolicyDelays {
+        PolicyDelays {
+            policy: self,
+            failed_attempt: 1,
+        }
+    }
+}
+
 /// Runs `op` until it succeeds, fails with an error that is not retryable, or has been tried
-/// `policy.max_attempts` times, sleeping [`RetryPolicy::backoff`] between attempts.
-pub async fn retry<T, F, Fut>(policy: &RetryPolicy, what: &str, mut op: F) -> crate::Result<T>
+/// `policy.max_attempts` times, sleeping [`RetryPolicy::backoff`] between attempts; each retry
+/// is logged (warn) with `what`.
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, what: &str, op: F) -> crate::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::Result<T>>,
 {
-    let mut attempt = 1;
-    loop {
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
-                tracing::warn!(attempt, error = %e, "{what}: retrying");
-                tokio::time::sleep(policy.backoff(attempt)).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let mut attempt = 0u32;
+    retry_notifying(policy, op, |e, delay| {
+        attempt += 1;
+        tracing::warn!(attempt, error = %e, ?delay, "{what}: retrying");
+    })
+    .await
+}
+
+/// [`retry`], calling `notify` with the error and the delay before each retry (the engine
+/// reports each retry as a progress event this way).
+pub async fn retry_notifying<T, F, Fut, N>(
+    policy: &RetryPolicy,
+    op: F,
+    notify: N,
+) -> crate::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<T>>,
+    N: FnMut(&crate::Error, Duration),
+{
+    op.retry(*policy)
+        .sleep(tokio::time::sleep)
+        .when(crate::Error::is_retryable)
+        .notify(notify)
+        .await
 }
 
 #[cfg(test)]
