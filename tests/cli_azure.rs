@@ -276,7 +276,7 @@ fn interrupted_copy_resumes_with_nothing_partial() {
         .spawn()
         .unwrap();
     let count = || -> u64 {
-        let out = Command::new(support::servers::python())
+        let out = Command::new(servers::python())
             .args(["-c", "import sys; from azure.storage.blob import ContainerClient; c = ContainerClient(sys.argv[1], 'ferry-a', credential={'account_name': 'devstoreaccount1', 'account_key': sys.argv[2]}); print(sum(1 for _ in c.list_blobs(name_starts_with=sys.argv[3])))", &ep, AZURITE_KEY, &folder])
             .output()
             .unwrap();

@@ -340,7 +340,7 @@ fn credentials_that_expire_during_a_copy_are_refreshed() {
         &config,
         format!(
             "[profile rotating]\ncredential_process = {} {} {ep} {ak} {sk} 3 {}\nregion = us-east-1\n",
-            support::servers::python().display(),
+            servers::python().display(),
             script.display(),
             log.display()
         ),

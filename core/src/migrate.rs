@@ -257,6 +257,33 @@ fn refuse_overlap(
 /// Runs a migration. Errors before copying (bad source, invalid backup, unusable destination,
 /// conflicts) are returned as `Err` with nothing written; what happens during copying is in the
 /// report (see [`MigrationReport::failure`]).
+///
+/// The sample backup of this repository, copied from one in-memory store to another and
+/// verified:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> ferry_core::Result<()> {
+/// use std::sync::Arc;
+/// use ferry_core::memory::MemoryStore;
+/// use ferry_core::migrate::{migrate, Endpoints, MigrateOptions};
+/// use ferry_core::transfer::ProgressSink;
+/// use ferry_core::CancellationToken;
+///
+/// let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+///     .join("../examples/backups/real_backup_1");
+/// let source = Arc::new(MemoryStore::from_dir(&sample)?);
+/// let sink = Arc::new(MemoryStore::new("staging"));
+/// let endpoints = Endpoints { source, sink: sink.clone() };
+/// let report = migrate(&endpoints, &MigrateOptions::default(), ProgressSink::default(), CancellationToken::new()).await?;
+/// assert!(report.failure().is_none());
+/// let copy = &report.backups[0];
+/// assert_eq!(copy.transfer.as_ref().unwrap().copied, 37);
+/// assert!(copy.verify.as_ref().unwrap().identical);
+/// assert!(sink.contents().contains_key("real_backup_1/meta/full_meta.json"));
+/// # Ok(())
+/// # }
+/// ```
 pub async fn migrate(
     endpoints: &Endpoints,
     options: &MigrateOptions,

@@ -216,7 +216,7 @@ impl Registry {
 
     /// Every option of every plugin, once per `namespace.name`, sorted.
     pub fn option_specs(&self) -> Vec<OptionSpec> {
-        let mut seen = std::collections::BTreeMap::new();
+        let mut seen = BTreeMap::new();
         for e in &self.entries {
             for spec in &e.info.options {
                 seen.entry(spec.key()).or_insert(*spec);

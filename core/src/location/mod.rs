@@ -58,6 +58,17 @@ pub struct Location {
 
 impl Location {
     /// Parses what the user typed. See [`parse_location`].
+    ///
+    /// ```
+    /// use ferry_core::Location;
+    ///
+    /// let s3 = Location::parse("s3://backups/milvus/")?;
+    /// assert_eq!((s3.scheme.as_str(), s3.bucket.as_deref()), ("s3", Some("backups")));
+    /// let local = Location::parse("/mnt/backups")?;
+    /// assert_eq!(local.scheme, "file");
+    /// assert!(Location::parse("s3://user:secret@backups/").is_err(), "no credentials in URLs");
+    /// # Ok::<(), ferry_core::Error>(())
+    /// ```
     pub fn parse(input: &str) -> Result<Location> {
         parse_location(input)
     }

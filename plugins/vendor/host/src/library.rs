@@ -139,7 +139,7 @@ impl PluginLibrary {
                 header.abi_version
             )));
         }
-        let needed = std::mem::size_of::<FerryPluginV1>();
+        let needed = size_of::<FerryPluginV1>();
         if (header.struct_size as usize) < needed {
             return Err(refuse(
                 path,

@@ -44,7 +44,7 @@ impl PluginTable {
             header: FerryHeader {
                 magic: abi::FERRY_PLUGIN_MAGIC,
                 abi_version: abi::FERRY_PLUGIN_ABI_VERSION,
-                struct_size: std::mem::size_of::<abi::FerryPluginV1>() as u32,
+                struct_size: size_of::<abi::FerryPluginV1>() as u32,
             },
             name: FerryStr::from_str(P::NAME),
             version: FerryStr::from_str(P::VERSION),

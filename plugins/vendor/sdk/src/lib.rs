@@ -13,6 +13,52 @@
 //! The SDK writes the C table (see `ferry-plugin-abi`), converts strings, maps
 //! [`PluginError`]s to status codes with their message, and catches every panic at the
 //! boundary, turning it into a `FERRY_ERR_PANIC` error instead of aborting the host.
+//!
+//! A whole (read-only, empty) plugin:
+//!
+//! ```
+//! use ferry_plugin_sdk::{abi, ObjectInfo, OpenConfig, Plugin, PluginError, PluginResult, Store, Upload};
+//!
+//! struct Empty;
+//!
+//! impl Plugin for Empty {
+//!     const NAME: &'static str = "empty";
+//!     const VERSION: &'static str = "0.1.0";
+//!     const DESCRIPTION: &'static str = "a store that holds nothing";
+//!     const SCHEMES: &'static [&'static str] = &["empty"];
+//!     const CAPABILITIES: u64 = abi::FERRY_CAP_LIST | abi::FERRY_CAP_READ;
+//!     fn open(_config: &OpenConfig) -> PluginResult<Box<dyn Store>> {
+//!         Ok(Box::new(EmptyStore))
+//!     }
+//! }
+//!
+//! struct EmptyStore;
+//!
+//! impl Store for EmptyStore {
+//!     fn stat(&self, _key: &str) -> PluginResult<Option<ObjectInfo>> {
+//!         Ok(None)
+//!     }
+//!     fn list(&self, _prefix: &str, _each: &mut dyn FnMut(ObjectInfo) -> bool) -> PluginResult<()> {
+//!         Ok(())
+//!     }
+//!     fn read(&self, key: &str, _offset: u64, _length: Option<u64>) -> PluginResult<Box<dyn std::io::Read + Send>> {
+//!         Err(PluginError::not_found(format!("{key} does not exist")))
+//!     }
+//!     fn write(&self, _key: &str, _size: u64) -> PluginResult<Box<dyn Upload>> {
+//!         Err(PluginError::invalid_input("this store is read-only"))
+//!     }
+//!     fn delete(&self, _key: &str) -> PluginResult<()> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! ferry_plugin_sdk::export_plugin!(Empty);
+//!
+//! // The entry point the host looks up returns the table's header, magic first.
+//! let header = unsafe { &*ferry_plugin_entry() };
+//! assert_eq!(header.magic, abi::FERRY_PLUGIN_MAGIC);
+//! assert_eq!(header.abi_version, abi::FERRY_PLUGIN_ABI_VERSION);
+//! ```
 
 mod error;
 mod ffi;
@@ -79,7 +125,7 @@ pub trait Upload: Send {
 
 /// Exports a [`Plugin`] as the `ferry_plugin_entry` symbol of this library.
 ///
-/// ```ignore
+/// ```text
 /// ferry_plugin_sdk::export_plugin!(MyPlugin);
 /// ```
 #[macro_export]
