@@ -341,14 +341,54 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).expect("ASCII digits")
 }
 
-/// Runs every check against `pair` under a fresh folder; one result per check.
-pub async fn run_all(pair: &Pair) -> Vec<CheckResult> {
+/// A fresh folder for one run of the checks: `kit-<time in base 36>/` (short: some
+/// S3-compatible servers limit key length, and the sample's keys are 131 bytes).
+fn fresh_base() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    // Short: some S3-compatible servers limit key length (the sample's keys are 131 bytes).
-    let base = format!("kit-{}/", base36(nanos as u64));
+    format!("kit-{}/", base36(nanos as u64))
+}
+
+/// Runs the check `name` (one of [`CHECKS`]) against `pair` under a fresh folder, then lets the
+/// sink flush: what [`conformance_tests!`] calls, one test per check.
+pub async fn run_check(name: &str, pair: &Pair) -> Result<()> {
+    run_one(name, pair, &fresh_base()).await?;
+    pair.sink.flush().await
+}
+
+/// Expands to one `#[tokio::test]` per conformance check, named after the check, each running
+/// it against the [`Pair`] that `$pair` (an expression yielding a future of a `Pair`) makes, so
+/// a failure names the check. A plugin's own tests call it, for example:
+///
+/// ```text
+/// async fn pair() -> ferry_testkit::Pair { /* open the store under test */ }
+/// ferry_testkit::conformance_tests!(pair());
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($pair:expr) => {
+        $crate::conformance_tests!(@each $pair;
+            put_get_stat_delete, range_reads, large_object, unusual_keys, missing_keys,
+            escaping_keys, failed_write_leaves_nothing, listing_many, sample_backup_round_trip);
+    };
+    (@each $pair:expr; $($check:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let pair = $pair.await;
+                if let Err(e) = $crate::run_check(stringify!($check), &pair).await {
+                    panic!("conformance check {} failed: {e}", stringify!($check));
+                }
+            }
+        )+
+    };
+}
+
+/// Runs every check against `pair` under a fresh folder; one result per check.
+pub async fn run_all(pair: &Pair) -> Vec<CheckResult> {
+    let base = fresh_base();
     let mut results = Vec::new();
     for name in CHECKS {
         let started = Instant::now();
