@@ -12,8 +12,9 @@ use serde::Serialize;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong, in terms an operator (and the exit code) can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorKind {
     /// A location, backup, or object does not exist.
     NotFound,
@@ -47,22 +48,9 @@ impl ErrorKind {
         matches!(self, ErrorKind::Transient)
     }
 
-    /// A short stable name, as used in JSON output.
+    /// A short stable name, as used in JSON output (the same as its serde name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::PermissionDenied => "permission_denied",
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::InvalidBackup => "invalid_backup",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Transient => "transient",
-            ErrorKind::StorageFull => "storage_full",
-            ErrorKind::Integrity => "integrity",
-            ErrorKind::VerificationFailed => "verification_failed",
-            ErrorKind::Interrupted => "interrupted",
-            ErrorKind::Internal => "internal",
-        }
+        self.into()
     }
 }
 

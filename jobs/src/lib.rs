@@ -20,8 +20,19 @@ pub use runner::{run_migration, ClaimedJob, RunOutcome};
 pub use store::{JobError, JobRecord, JobStore, ObjectUpdate};
 
 /// The state of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum JobState {
     /// Recorded, not started.
     Planned,
@@ -38,34 +49,21 @@ pub enum JobState {
 }
 
 impl JobState {
-    /// The stored name.
+    /// The stored name (the same as its serde name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Planned => "planned",
-            JobState::Running => "running",
-            JobState::Succeeded => "succeeded",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-            JobState::Interrupted => "interrupted",
-        }
+        self.into()
     }
 
     /// Parses a stored name (unknown names read as `failed`).
     pub fn parse(s: &str) -> JobState {
-        match s {
-            "planned" => JobState::Planned,
-            "running" => JobState::Running,
-            "succeeded" => JobState::Succeeded,
-            "cancelled" => JobState::Cancelled,
-            "interrupted" => JobState::Interrupted,
-            _ => JobState::Failed,
-        }
+        s.parse().unwrap_or(JobState::Failed)
     }
 }
 
 /// The state of one object in the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ObjectState {
     /// Not at the destination yet.
     Pending,
@@ -76,12 +74,8 @@ pub enum ObjectState {
 }
 
 impl ObjectState {
-    /// The stored name.
+    /// The stored name (the same as its serde name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectState::Pending => "pending",
-            ObjectState::Copied => "copied",
-            ObjectState::Failed => "failed",
-        }
+        self.into()
     }
 }

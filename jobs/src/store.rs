@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
 use serde::Serialize;
 
 use crate::{JobOptions, JobReport, JobState, ObjectState};
@@ -131,13 +132,19 @@ fn db_error(e: rusqlite::Error, what: &str) -> Error {
     Error::new(kind, format!("job store: {what}: {e}"))
 }
 
-/// Whether a process with this id runs (Linux `/proc`; elsewhere assume it does).
+/// Whether a process with this id runs: signal 0 sent to it (rustix, on every Unix), where
+/// "no such process" means dead and "not permitted" means alive (another user's process).
 pub fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(rustix::io::Errno::SRCH)
+    )
 }
 
 const SCHEMA: &str = "
@@ -175,6 +182,14 @@ CREATE TABLE IF NOT EXISTS errors (
 CREATE INDEX IF NOT EXISTS errors_by_job ON errors (job_id, at);
 ";
 
+/// The job store's schema as migrations, applied in order and recorded in SQLite's
+/// `user_version` (rusqlite_migration). A database written before migrations were recorded
+/// (user_version 0) takes the first one as is: its statements are all `IF NOT EXISTS`.
+/// A schema change is a new `M::up` at the end, never an edit of an earlier one.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(SCHEMA)])
+}
+
 impl JobStore {
     /// The default state directory: `$FERRY_STATE_DIR`, else `$XDG_STATE_HOME/ferry`, else
     /// `~/.local/state/ferry`.
@@ -202,8 +217,14 @@ impl JobStore {
             .map_err(|e| db_error(e, "switching to WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| db_error(e, "setting synchronous"))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| db_error(e, "creating tables"))?;
+        let mut conn = conn;
+        migrations().to_latest(&mut conn).map_err(|e| {
+            Error::internal(format!(
+                "job store {}: migrating the schema: {e}",
+                path.display()
+            ))
+            .with_hint("a newer ferry may have written this state directory; use that ferry, or another --state-dir")
+        })?;
         Ok(JobStore {
             conn: Mutex::new(conn),
             path,
@@ -593,6 +614,34 @@ mod tests {
             deep: false,
             overwrite: false,
         }
+    }
+
+    #[test]
+    fn migrations_are_valid_and_an_unversioned_database_is_migrated() {
+        migrations().validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // A database as ferry wrote it before migrations were recorded.
+        let old = Connection::open(dir.path().join("jobs.sqlite3")).unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.execute(
+            "INSERT INTO jobs (id, state, created_at, source, destination, options) VALUES ('j1', 'failed', 1, '{}', '{}', '{}')",
+            [],
+        )
+        .unwrap();
+        drop(old);
+        let store = JobStore::open(dir.path()).unwrap();
+        let version: i64 = store
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+        let kept: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM jobs WHERE id = 'j1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, 1, "the job written before the migration is kept");
     }
 
     #[test]
