@@ -1,48 +1,28 @@
-//! UTC times as ISO 8601 text, without a calendar dependency: what SAS tokens, job listings
-//! and reports need.
+//! UTC times as ISO 8601 text: what SAS tokens, job listings and reports need. The calendar
+//! arithmetic is jiff's (no time zone database: UTC only).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 
-/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MMZ` or `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC).
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[Z]` or `YYYY-MM-DDTHH:MM:SS[.fff][Z]` (UTC; a time
+/// without `Z` is read as UTC too). Times before 1970 are refused.
 pub fn parse_time(text: &str) -> Result<SystemTime> {
     let bad = || Error::invalid_input(format!("time {text:?} is not an ISO 8601 UTC time"));
-    let (date, time) = match text.split_once('T') {
-        Some((d, t)) => (d, t.trim_end_matches('Z')),
-        None => (text, "00:00:00"),
+    let full = match text.split_once('T') {
+        None => format!("{text}T00:00:00Z"),
+        Some(_) if text.ends_with('Z') => text.to_string(),
+        Some(_) => format!("{text}Z"),
     };
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_>>()?;
-    let t: Vec<f64> = time
-        .split(':')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_>>()?;
-    if d.len() != 3 || !(2..=3).contains(&t.len()) {
+    let timestamp: jiff::Timestamp = full.parse().map_err(|_| bad())?;
+    if timestamp.as_second() < 0 {
         return Err(bad());
     }
-    let days = days_from_civil(d[0], d[1], d[2]);
-    let secs = days * 86_400
-        + (t[0] as i64) * 3600
-        + (t[1] as i64) * 60
-        + t.get(2).copied().unwrap_or(0.0) as i64;
-    if secs < 0 {
-        return Err(bad());
-    }
-    Ok(UNIX_EPOCH + Duration::from_secs(secs as u64))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Ok(UNIX_EPOCH
+        + std::time::Duration::new(
+            timestamp.as_second() as u64,
+            timestamp.subsec_nanosecond().max(0) as u32,
+        ))
 }
 
 /// Formats a time as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -50,26 +30,16 @@ pub fn format_time(t: SystemTime) -> String {
     format_unix_seconds(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64)
 }
 
-/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (seconds out of jiff's
+/// range, ±9999 years, are clamped to it).
 pub fn format_unix_seconds(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Inverse of days_from_civil.
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let clamped = secs.clamp(
+        jiff::Timestamp::MIN.as_second(),
+        jiff::Timestamp::MAX.as_second(),
+    );
+    jiff::Timestamp::from_second(clamped)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
