@@ -274,3 +274,30 @@ fn no_job_records_nothing_and_still_resumes_by_rerunning() {
     let report = last_json(&String::from_utf8_lossy(&out.stdout), &out);
     assert_eq!(report["backups"][0]["plan"]["skip"], 37, "{report}");
 }
+
+#[test]
+fn a_migration_refused_before_copying_offers_no_resume() {
+    let state = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let missing = state.path().join("nope");
+    let out = ferry_env(
+        &[
+            "migrate",
+            missing.to_str().unwrap(),
+            dest.path().to_str().unwrap(),
+        ],
+        &refs(&state_env(state.path())),
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("does not exist"), "{t}");
+    assert!(!t.contains("resume"), "nothing to resume: {t}");
+    // The job is recorded as failed, with the reason in its error log.
+    let job = only_job(state.path());
+    assert_eq!(job["state"], "failed", "{job}");
+    let (_, shown) = jobs_json(state.path(), &["show", job["id"].as_str().unwrap()]);
+    assert!(
+        shown["errors"].to_string().contains("does not exist"),
+        "{shown}"
+    );
+}

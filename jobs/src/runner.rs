@@ -86,11 +86,13 @@ pub struct RunOutcome {
 
 impl RunOutcome {
     /// Whether resuming the job can help: it stopped part-way (interrupted, cancelled) or
-    /// failed while copying or verifying.
+    /// failed while copying or verifying. A run refused before anything was copied (a source
+    /// that does not exist, an invalid backup, a conflict at the destination) is not: the same
+    /// command fails the same way until its input is fixed.
     pub fn resumable(&self) -> bool {
         matches!(
-            self.state,
-            JobState::Interrupted | JobState::Cancelled | JobState::Failed
+            (&self.result, self.state),
+            (_, JobState::Interrupted | JobState::Cancelled) | (Ok(_), JobState::Failed)
         )
     }
 }
