@@ -451,3 +451,53 @@ fn web_identity_token_file_with_role() {
     );
     assert_eq!(code, 0, "{t}");
 }
+
+/// A listener on loopback that counts the connections it accepts (and closes each at once):
+/// where the EC2 instance metadata service would be.
+fn counting_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (endpoint, count)
+}
+
+#[test]
+fn the_instance_metadata_service_is_asked_only_when_allowed() {
+    let sample = sample_backup();
+    let (imds, contacted) = counting_listener();
+    // No region, no credentials, no profile; metadata lookups not switched off, but pointed at
+    // the counting listener instead of 169.254.169.254.
+    let env = [
+        ("AWS_EC2_METADATA_DISABLED", "false"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+    ];
+    let dest = format!("s3://ferry-b/{}/", unique("imds"));
+    let out = ferry_env(&["migrate", sample.to_str().unwrap(), &dest], &env);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("pass --s3-region"), "says what to set: {t}");
+    assert!(!t.contains("SdkBody"), "no library debug structure: {t}");
+    assert_eq!(
+        contacted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the metadata service was contacted though nobody asked: {t}"
+    );
+    // Asked for (--s3-imds), it is contacted: the listener does see such requests.
+    let out = ferry_env(
+        &["migrate", sample.to_str().unwrap(), &dest, "--s3-imds"],
+        &env,
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        contacted.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "--s3-imds did not reach the metadata endpoint: {}",
+        text(&out)
+    );
+}

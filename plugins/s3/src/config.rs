@@ -110,6 +110,9 @@ pub struct S3Settings {
     pub role: Option<RoleSettings>,
     /// STS endpoint.
     pub sts_endpoint: Option<String>,
+    /// Whether the EC2 instance metadata service may be asked for credentials and the region
+    /// off EC2 too (`--s3-imds`); on an EC2 instance it always may.
+    pub imds: bool,
     /// Request timeout.
     pub request_timeout: Duration,
     /// Hosts pinned to addresses.
@@ -255,6 +258,7 @@ impl S3Settings {
                 .value("sts_endpoint")
                 .map(validate_endpoint)
                 .transpose()?,
+            imds: opts(location).flag("imds")?,
             request_timeout,
             resolve: crate::resolve::PinnedHosts::parse(
                 opts(location).value("resolve").unwrap_or(""),

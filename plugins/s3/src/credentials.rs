@@ -233,10 +233,89 @@ fn no_chain() -> Error {
     .with_hint("give keys, a profile or a role (docs/storage.md)")
 }
 
+/// S3 requests are signed with keys, never with bearer tokens: given to aws-config in place of
+/// its default token chain, whose region lookup would otherwise ask the instance metadata
+/// service when no region is configured.
+#[derive(Debug)]
+struct NoBearerToken;
+
+impl aws_credential_types::provider::token::ProvideToken for NoBearerToken {
+    fn provide_token<'a>(&'a self) -> aws_credential_types::provider::future::ProvideToken<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideToken::ready(Err(
+            aws_credential_types::provider::error::TokenError::not_loaded(
+                "S3 signs requests with keys, not bearer tokens",
+            ),
+        ))
+    }
+}
+
+/// Whether aws-config may ask the EC2 instance metadata service (169.254.169.254) for
+/// credentials and the region: only when asked (`--s3-imds`) or on an EC2 instance, as the
+/// GCS and Azure plugins contact their metadata servers only on their clouds. Elsewhere (a
+/// laptop, another cloud) the request would wait for a timeout and end in a warning.
+fn imds_allowed(settings: &S3Settings) -> bool {
+    settings.imds || on_ec2()
+}
+
+/// An EC2 instance says so in its DMI data (Nitro: vendor "Amazon EC2", asset tag `i-…`) or,
+/// on Xen instances, in its hypervisor UUID (`ec2…`).
+fn on_ec2() -> bool {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    read("/sys/devices/virtual/dmi/id/sys_vendor").trim() == "Amazon EC2"
+        || read("/sys/devices/virtual/dmi/id/board_asset_tag")
+            .trim()
+            .starts_with("i-")
+        || read("/sys/hypervisor/uuid").trim().starts_with("ec2")
+}
+
 async fn sdk_config(settings: &S3Settings) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
+    }
+    if !imds_allowed(settings) {
+        // aws-config's default chains without their last link, the instance metadata service.
+        let mut profile_region = aws_config::profile::region::ProfileFileRegionProvider::builder();
+        if let Some(profile) = &settings.profile {
+            profile_region = profile_region.profile_name(profile);
+        }
+        let region = aws_config::meta::region::RegionProviderChain::first_try(
+            settings.region.clone().map(Region::new),
+        )
+        .or_else(aws_config::environment::region::EnvironmentVariableRegionProvider::new())
+        .or_else(profile_region.build());
+        // The credential providers sign their own requests (STS for roles): they need the region.
+        let conf = aws_config::provider_config::ProviderConfig::default()
+            .with_region(aws_config::meta::region::ProvideRegion::region(&region).await);
+        let mut profile_credentials =
+            aws_config::profile::ProfileFileCredentialsProvider::builder().configure(&conf);
+        if let Some(profile) = &settings.profile {
+            profile_credentials = profile_credentials.profile_name(profile);
+        }
+        let credentials = aws_config::meta::credentials::CredentialsProviderChain::first_try(
+            "Environment",
+            aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .or_else("Profile", profile_credentials.build())
+        .or_else(
+            "WebIdentityToken",
+            WebIdentityTokenCredentialsProvider::builder()
+                .configure(&conf)
+                .build(),
+        )
+        .or_else(
+            "EcsContainer",
+            aws_config::ecs::EcsCredentialsProvider::builder()
+                .configure(&conf)
+                .build(),
+        );
+        loader = loader
+            .credentials_provider(credentials)
+            .region(region)
+            .token_provider(NoBearerToken);
     }
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));

@@ -130,6 +130,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         &[],
     ),
     OptionSpec::switch(NS, "anonymous", "Send unsigned requests (public buckets)"),
+    OptionSpec::switch(
+        NS,
+        "imds",
+        "Ask the EC2 instance metadata service for credentials and the region (automatic on EC2 instances; off elsewhere, so a laptop never waits for 169.254.169.254)",
+    ),
     OptionSpec::value(
         NS,
         "resolve",
