@@ -5,9 +5,10 @@
 //! and bytes in flight are bounded separately. The two budgets are separate so that a download
 //! waiting for its sink can never hold the budget that sink's upload waits for.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
 /// Bytes of upload buffers a sink holds at most.
 pub const UPLOAD_BUFFER_BUDGET: u64 = 160 * 1024 * 1024;
@@ -62,6 +63,34 @@ impl BufferBudget {
             .await
             .expect("buffer budgets are never closed");
         BufferReservation { _permit: permit }
+    }
+}
+
+/// Clean-up tasks a sink started in the background (the abort of a multipart upload, the
+/// cancellation of a resumable session, when an upload was dropped mid-way), which its
+/// `flush` awaits so nothing is left behind when a phase ends. Owned by the sink; clones
+/// share the list.
+#[derive(Debug, Clone, Default)]
+pub struct PendingTasks {
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl PendingTasks {
+    /// Runs `task` in the background on the current runtime (none: it is not run), to be
+    /// awaited by [`PendingTasks::wait`].
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let handle = runtime.spawn(task);
+            self.tasks.lock().expect("pending tasks").push(handle);
+        }
+    }
+
+    /// Waits for every task spawned so far.
+    pub async fn wait(&self) {
+        let handles = std::mem::take(&mut *self.tasks.lock().expect("pending tasks"));
+        for handle in handles {
+            let _ = handle.await;
+        }
     }
 }
 

@@ -3,14 +3,11 @@
 //! that cannot finish is cancelled, so nothing appears under the name). GCS's CRC32C of the
 //! stored object is compared with Ferry's own before the upload counts as done.
 
-use std::sync::{Arc, Mutex};
-
 use bytes::{Bytes, BytesMut};
-use ferry_core::buffers::BufferBudget;
+use ferry_core::buffers::{BufferBudget, PendingTasks};
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
 use futures::StreamExt;
 use reqwest::Method;
-use tokio::task::JoinHandle;
 
 use crate::api::{encode, GcsApi, ObjectResource};
 
@@ -27,14 +24,14 @@ const CHUNK_ATTEMPTS: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct Uploads {
     budget: BufferBudget,
-    cancels: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    cancels: PendingTasks,
 }
 
 impl Default for Uploads {
     fn default() -> Self {
         Uploads {
             budget: BufferBudget::for_uploads(),
-            cancels: Arc::default(),
+            cancels: PendingTasks::default(),
         }
     }
 }
@@ -42,19 +39,16 @@ impl Default for Uploads {
 impl Uploads {
     /// Waits for the cancellations of dropped uploads.
     pub async fn wait_for_cancels(&self) {
-        let handles: Vec<JoinHandle<()>> =
-            std::mem::take(&mut *self.cancels.lock().expect("cancels"));
-        for h in handles {
-            let _ = h.await;
-        }
+        self.cancels.wait().await;
     }
 }
 
-/// A resumable session that is cancelled unless it completed.
+/// A resumable session that is cancelled unless it completed (when dropped, the cancellation
+/// runs as one of the store's pending tasks).
 struct Session {
     api: GcsApi,
     uri: Option<String>,
-    cancels: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    cancels: PendingTasks,
 }
 
 impl Session {
@@ -71,14 +65,11 @@ impl Drop for Session {
     fn drop(&mut self) {
         if let Some(uri) = self.uri.take() {
             let api = self.api.clone();
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let task = handle.spawn(async move {
-                    if let Ok(req) = api.request(Method::DELETE, &uri).await {
-                        let _ = req.send().await;
-                    }
-                });
-                self.cancels.lock().expect("cancels").push(task);
-            }
+            self.cancels.spawn(async move {
+                if let Ok(req) = api.request(Method::DELETE, &uri).await {
+                    let _ = req.send().await;
+                }
+            });
         }
     }
 }

@@ -3,10 +3,8 @@
 //! memory per object, and the upload aborted on any failure or cancellation so no orphan parts
 //! and no partial object remain.
 
-use std::sync::{Arc, Mutex};
-
 use bytes::{Bytes, BytesMut};
-use ferry_core::buffers::{BufferBudget, BufferReservation};
+use ferry_core::buffers::{BufferBudget, BufferReservation, PendingTasks};
 use ferry_core::{ByteStream, Error, ObjectKey, Result};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -25,14 +23,14 @@ const PARTS_IN_FLIGHT: usize = 2;
 #[derive(Debug, Clone)]
 pub struct Uploads {
     budget: BufferBudget,
-    aborts: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    aborts: PendingTasks,
 }
 
 impl Default for Uploads {
     fn default() -> Self {
         Uploads {
             budget: BufferBudget::for_uploads(),
-            aborts: Arc::default(),
+            aborts: PendingTasks::default(),
         }
     }
 }
@@ -40,19 +38,15 @@ impl Default for Uploads {
 impl Uploads {
     /// Waits for the aborts of dropped uploads to finish.
     pub async fn wait_for_aborts(&self) {
-        let handles: Vec<JoinHandle<()>> =
-            std::mem::take(&mut *self.aborts.lock().expect("aborts"));
-        for h in handles {
-            let _ = h.await;
-        }
+        self.aborts.wait().await;
     }
 }
 
-/// A multipart upload that is aborted unless completed (when dropped, the abort runs as a task
-/// recorded in `aborts`).
+/// A multipart upload that is aborted unless completed (when dropped, the abort runs as one of
+/// the backend's pending tasks).
 struct Guard {
     upload: Option<Box<dyn MultipartUpload>>,
-    aborts: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    aborts: PendingTasks,
 }
 
 impl Guard {
@@ -68,12 +62,9 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(mut upload) = self.upload.take() {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let task = handle.spawn(async move {
-                    let _ = upload.abort().await;
-                });
-                self.aborts.lock().expect("aborts").push(task);
-            }
+            self.aborts.spawn(async move {
+                let _ = upload.abort().await;
+            });
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use ferry_core::{Capabilities, Location};
+use ferry_core::Location;
 use ferry_objectstore::{errors, BackendConfig, CopyPolicy, ObjectStoreBackend, UploadPolicy};
 use ferry_testkit::Pair;
 
@@ -26,15 +26,8 @@ async fn pair() -> Pair {
         copy_store: None,
         map_error,
         copy_domain: None,
-        capabilities: Capabilities {
-            list: true,
-            read: true,
-            range_read: true,
-            write: true,
-            delete: true,
-            atomic_write: true,
-            ..Capabilities::NONE
-        },
+        // What an in-memory store can do, as the core's own memory store declares it.
+        capabilities: ferry_core::memory::MEMORY_CAPABILITIES,
         upload: UploadPolicy::S3,
         copy: CopyPolicy {
             max_single_copy: None,
