@@ -44,22 +44,3 @@ async fn pair() -> Pair {
 }
 
 ferry_testkit::conformance_tests!(pair());
-
-#[test]
-fn every_check_of_the_kit_has_a_test_here() {
-    assert_eq!(
-        ferry_testkit::CHECKS,
-        &[
-            "put_get_stat_delete",
-            "range_reads",
-            "large_object",
-            "unusual_keys",
-            "missing_keys",
-            "escaping_keys",
-            "failed_write_leaves_nothing",
-            "listing_many",
-            "sample_backup_round_trip",
-        ],
-        "a check was added to the kit: add it to conformance_tests! too"
-    );
-}

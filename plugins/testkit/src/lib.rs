@@ -374,6 +374,14 @@ macro_rules! conformance_tests {
             escaping_keys, failed_write_leaves_nothing, listing_many, sample_backup_round_trip);
     };
     (@each $pair:expr; $($check:ident),+) => {
+        #[test]
+        fn every_kit_check_has_a_test_here() {
+            assert_eq!(
+                $crate::CHECKS,
+                &[$(stringify!($check)),+],
+                "the kit's checks and conformance_tests! disagree: add the new check to the macro"
+            );
+        }
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
