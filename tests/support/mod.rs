@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod milvus;
 pub mod plugins;
 pub mod proxy;
 pub mod servers;
@@ -28,7 +29,14 @@ pub fn ferry(args: &[&str]) -> Output {
 /// variable of the test process is removed, the user's ~/.aws files are hidden, and instance
 /// metadata lookups are switched off (no test sends traffic off 127.0.0.1).
 pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(ferry_bin());
+    ferry_command(Command::new(ferry_bin()), args, env)
+        .output()
+        .expect("ferry runs")
+}
+
+/// `command` (the `ferry` binary, or a wrapper that runs it, such as `nsenter … ferry`) set up
+/// the way [`ferry_env`] describes, with `args` appended.
+pub fn ferry_command(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd.args(args).env_remove("RUST_LOG");
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") || k.starts_with("FERRY_") {
@@ -67,7 +75,7 @@ pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("ferry runs")
+    cmd
 }
 
 /// Runs `ferry … --json` and parses stdout.
