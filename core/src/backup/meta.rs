@@ -1,8 +1,11 @@
 //! The parts of milvus-backup's meta files Ferry needs, parsed tolerantly: every key optional,
 //! unknown keys ignored, `null` read as the default, ids as 64-bit integers (never floats).
-//! Schemas, index definitions and RBAC are skipped without being held in memory.
+//! Schemas and index definitions are read into [`super::schema`]'s types (a restore recreates
+//! collections from them); RBAC is skipped without being held in memory.
 
 use serde::{Deserialize, Deserializer};
+
+use super::schema::{CollectionSchema, ConsistencyLevel, IndexInfo, KeyValue};
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -79,6 +82,26 @@ pub struct CollectionInfo {
     /// Snapshot-format payload description (HEAD only).
     #[serde(deserialize_with = "null_as_default")]
     pub snapshot_backup: Option<SnapshotInfo>,
+    /// The collection's schema.
+    #[serde(deserialize_with = "null_as_default")]
+    pub schema: Option<CollectionSchema>,
+    /// Shards (virtual channels).
+    #[serde(deserialize_with = "null_as_default")]
+    pub shards_num: i32,
+    /// Consistency level.
+    pub consistency_level: ConsistencyLevel,
+    /// Collection properties (TTL, mmap, …).
+    #[serde(deserialize_with = "null_as_default")]
+    pub properties: Vec<KeyValue>,
+    /// Indexes at backup time.
+    #[serde(deserialize_with = "null_as_default")]
+    pub index_infos: Vec<IndexInfo>,
+    /// `Loaded`, `NotLoad`, … at backup time.
+    #[serde(deserialize_with = "null_as_default")]
+    pub load_state: String,
+    /// Partitions a partition-key collection was created with.
+    #[serde(deserialize_with = "null_as_default")]
+    pub num_partitions: i64,
 }
 
 /// `SnapshotBackupInfo` (snapshot format).

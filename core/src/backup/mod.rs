@@ -10,6 +10,7 @@ pub mod load;
 pub mod meta;
 pub mod problem;
 pub mod read;
+pub mod schema;
 pub mod thrift;
 pub mod validate;
 
