@@ -47,14 +47,19 @@ enum Command {
         after_help = "Examples:\n  ferry inspect examples/backups/real_backup_1\n  ferry inspect ./backups --deep --json"
     )]
     Inspect(InspectArgs),
-    /// Validate, copy each backup to <DESTINATION>/<name>/, and verify the copy.
+    /// Validate, copy each backup to <DESTINATION>/<name>/, and verify the copy; or, when
+    /// DESTINATION is a Milvus cluster (milvus://, milvuss://, a Zilliz Cloud https:// endpoint),
+    /// restore the backup into it and verify it there.
     #[command(
-        after_help = "Examples:\n  ferry migrate examples/backups/real_backup_1 ./migrated\n  ferry migrate ./backups ./staging --backup nightly --concurrency 32\n  ferry migrate ./backups ./staging --dry-run\n\nRun the same command again after an interruption: objects already copied are skipped."
+        visible_alias = "restore",
+        after_help = "Examples:\n  ferry migrate examples/backups/real_backup_1 ./migrated\n  ferry migrate ./backups ./staging --backup nightly --concurrency 32\n  ferry migrate ./backups ./staging --dry-run\n  ferry migrate ./backups/nightly milvus://10.0.0.5:19530 --milvus-storage s3://milvus-bucket/files/ --load\n\nRun the same command again after an interruption: objects already copied are skipped, and a\nrestore goes on from its journal without importing anything twice. See docs/restore.md."
     )]
     Migrate(MigrateArgs),
-    /// Compare a backup with its copy: keys, sizes, checksums, collections and entities.
+    /// Compare a backup with its copy: keys, sizes, checksums, collections and entities; or,
+    /// when DESTINATION is a Milvus cluster, the collections, schemas, partitions and entity
+    /// counts in that cluster.
     #[command(
-        after_help = "Examples:\n  ferry verify examples/backups/real_backup_1 ./migrated\n  ferry verify ./backups ./staging --deep --json"
+        after_help = "Examples:\n  ferry verify examples/backups/real_backup_1 ./migrated\n  ferry verify ./backups ./staging --deep --json\n  ferry verify ./backups/nightly milvus://10.0.0.5:19530 --milvus-user root"
     )]
     Verify(VerifyArgs),
     /// List the storage plugins this ferry knows.
@@ -194,7 +199,79 @@ struct MigrateArgs {
     #[arg(long)]
     no_job: bool,
     #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
     output: OutputArgs,
+}
+
+/// Which indexes a restore builds.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum IndexArg {
+    /// The indexes the backup records, with their parameters.
+    Backup,
+    /// AUTOINDEX on every vector field with the backed-up metric.
+    Auto,
+    /// No index.
+    None,
+}
+
+/// Options for a Milvus cluster DESTINATION (see docs/restore.md).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Milvus cluster destination")]
+struct ClusterArgs {
+    /// Where the target Milvus reads its data: its bucket (s3://bucket/<rootPath>/, minio://…,
+    /// gs://…, az://…) or, for storageType local, its localStorage.path folder. Ferry copies the
+    /// binlogs under ferry-restore-<backup>/ there, and removes them afterwards.
+    #[arg(long, value_name = "LOCATION")]
+    milvus_storage: Option<String>,
+    /// How the Milvus server names --milvus-storage, when it sees it under another path than
+    /// Ferry does (a container with a mounted volume): for local storage its absolute path, for
+    /// a bucket the key prefix.
+    #[arg(long, value_name = "PATH")]
+    milvus_storage_path: Option<String>,
+    /// Restore only this collection (DB.NAME or NAME for the default database); repeatable.
+    #[arg(long = "collection", value_name = "DB.NAME")]
+    collections: Vec<String>,
+    /// Restore collection FROM as TO (NAME:NEW or DB.NAME:DB2.NEW); repeatable.
+    #[arg(long = "rename", value_name = "FROM:TO")]
+    renames: Vec<String>,
+    /// Drop collections that already exist in the cluster, then restore them.
+    #[arg(long, conflicts_with = "skip_existing")]
+    drop_existing: bool,
+    /// Leave collections that already exist in the cluster and restore the others.
+    #[arg(long)]
+    skip_existing: bool,
+    /// Indexes to build after the import.
+    #[arg(long, value_enum, default_value = "backup")]
+    index: IndexArg,
+    /// Load each collection and wait until it is loaded (count(*) is then verified too).
+    #[arg(long)]
+    load: bool,
+    /// Import requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    import_concurrency: u16,
+    /// Keep the binlogs copied to the server's storage after the restore.
+    #[arg(long)]
+    keep_temp: bool,
+    /// Milvus user (with --milvus-password).
+    #[arg(long, env = "FERRY_MILVUS_USER", value_name = "USER")]
+    milvus_user: Option<String>,
+    /// Milvus password (prefer the environment: FERRY_MILVUS_PASSWORD).
+    #[arg(
+        long,
+        env = "FERRY_MILVUS_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    milvus_password: Option<String>,
+    /// Milvus token or Zilliz Cloud API key (prefer the environment: FERRY_MILVUS_TOKEN).
+    #[arg(
+        long,
+        env = "FERRY_MILVUS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    milvus_token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +289,8 @@ struct VerifyArgs {
     /// Re-read every object on both sides and compare CRC32C of the bytes.
     #[arg(long)]
     deep: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     #[command(flatten)]
     output: OutputArgs,
 }

@@ -38,6 +38,18 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
         args.config.milvus_backup_config.as_deref(),
     )?;
     let source = stores::spec_location(context, Some(Side::Source), &spec)?;
+    if ferry_milvus::is_cluster_url(&destination) {
+        return crate::commands::restore::run_restore(
+            context,
+            source,
+            &destination,
+            &args.backups,
+            &args.cluster,
+            args.output.json,
+            args.quiet,
+        )
+        .await;
+    }
     let destination = stores::parse(
         context,
         Some(Side::Destination),

@@ -4,4 +4,5 @@ pub mod inspect;
 pub mod jobs;
 pub mod migrate;
 pub mod plugins;
+pub mod restore;
 pub mod verify;

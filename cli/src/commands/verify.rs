@@ -53,6 +53,17 @@ pub async fn run(context: &Context, args: VerifyArgs) -> Result<u8> {
         args.config.milvus_backup_config.as_deref(),
     )?;
     let source = stores::open_source_spec(context, Some(Side::Source), &spec).await?;
+    if ferry_milvus::is_cluster_url(&destination) {
+        return crate::commands::restore::run_verify(
+            context,
+            source,
+            &destination,
+            &args.backups,
+            &args.cluster,
+            args.output.json,
+        )
+        .await;
+    }
     let target = stores::open_source(
         context,
         Some(Side::Destination),

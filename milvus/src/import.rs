@@ -1,0 +1,203 @@
+//! Importing one collection's segment groups: one `Import` request per group with
+//! `backup=true`, files `[<insert dir>/, <delta dir>/ or ""]` as the server names them, a few
+//! requests in flight, each task polled to Completed or Failed. Every request is journalled
+//! before it is sent and its task ids right after, so an interrupted restore can be resumed
+//! without importing any group twice (see [`crate::journal`]).
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::client::{ImportStatus, MilvusClient};
+use crate::error::{MilvusError, Result};
+use crate::journal::RestoreJournal;
+use crate::plan::{CollectionPlan, ImportGroup};
+
+/// How the imports run.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Time between two polls of a task.
+    pub poll_interval: Duration,
+    /// How the server names the backup folder (an absolute path for local storage, a key
+    /// prefix inside the bucket for object storage), ending with `/`.
+    pub server_backup_path: String,
+}
+
+/// What one group's import did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GroupOutcome {
+    /// The group (see [`ImportGroup::key`]).
+    pub group: String,
+    /// Partition.
+    pub partition: String,
+    /// The server's task ids.
+    pub tasks: Vec<i64>,
+    /// Rows the server says the tasks imported.
+    pub rows: i64,
+    /// `true` when this run found the group already imported (a resume) and sent nothing.
+    pub already_imported: bool,
+}
+
+/// The two file entries of a group's request.
+pub fn files_of(group: &ImportGroup, server_backup_path: &str) -> Vec<String> {
+    vec![
+        format!("{server_backup_path}{}", group.insert_dir),
+        group
+            .delta_dir
+            .as_ref()
+            .map(|d| format!("{server_backup_path}{d}"))
+            .unwrap_or_default(),
+    ]
+}
+
+/// Waits until every task of `tasks` has ended; returns the rows they imported, or the first
+/// failure with Milvus's reason.
+pub async fn wait_for_tasks(
+    client: &MilvusClient,
+    collection: &str,
+    group: &ImportGroup,
+    tasks: &[i64],
+    poll_interval: Duration,
+    journal: &dyn RestoreJournal,
+) -> Result<i64> {
+    let mut rows = 0;
+    for &task in tasks {
+        loop {
+            let state = client.import_state(task).await?;
+            match state.state {
+                ImportStatus::Completed => {
+                    journal.task_finished(collection, &group.key, task, true, state.row_count, "");
+                    rows += state.row_count;
+                    break;
+                }
+                ImportStatus::Failed => {
+                    journal.task_finished(
+                        collection,
+                        &group.key,
+                        task,
+                        false,
+                        0,
+                        &state.failed_reason,
+                    );
+                    return Err(MilvusError::Verification(format!(
+                        "import task {task} of {collection} (partition {}, files {}) failed: {}",
+                        group.partition,
+                        group.insert_dir,
+                        if state.failed_reason.is_empty() {
+                            "the server gave no reason"
+                        } else {
+                            &state.failed_reason
+                        }
+                    )));
+                }
+                ImportStatus::Running => tokio::time::sleep(poll_interval).await,
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Imports every group of `plan` not already imported, `settings.concurrency` at a time.
+pub async fn import_collection(
+    client: &MilvusClient,
+    plan: &CollectionPlan,
+    settings: &ImportSettings,
+    journal: &dyn RestoreJournal,
+    cancel: &ferry_core::CancellationToken,
+) -> Result<Vec<GroupOutcome>> {
+    let (db, name) = (&plan.target.0, &plan.target.1);
+    let collection = plan.target_name();
+    let mut recorded = journal.recorded_tasks(&collection);
+    let unanswered = journal.unanswered_imports(&collection);
+    if !unanswered.is_empty() {
+        // An earlier run was killed between sending these and recording the answer: the
+        // server's own task list says whether it received them.
+        let listed = client.list_import_tasks(db, name).await?;
+        for (group, files) in unanswered {
+            let wanted: Vec<&str> = files
+                .iter()
+                .map(String::as_str)
+                .filter(|f| !f.is_empty())
+                .collect();
+            let tasks: Vec<i64> = listed
+                .iter()
+                .filter(|t| {
+                    t.files
+                        .iter()
+                        .map(String::as_str)
+                        .eq(wanted.iter().copied())
+                })
+                .map(|t| t.id)
+                .collect();
+            if !tasks.is_empty() {
+                journal.imported(&collection, &group, &tasks)?;
+                recorded.insert(group, tasks);
+            }
+        }
+    }
+    futures::stream::iter(plan.groups.iter().filter(|g| g.rows > 0))
+        .map(|group| {
+            let collection = collection.clone();
+            let recorded = recorded.get(&group.key).cloned();
+            async move {
+                if let Some(tasks) = recorded {
+                    // Journalled by an earlier run: its tasks are read back, never re-sent.
+                    let rows = wait_for_tasks(
+                        client,
+                        &collection,
+                        group,
+                        &tasks,
+                        settings.poll_interval,
+                        journal,
+                    )
+                    .await?;
+                    return Ok(GroupOutcome {
+                        group: group.key.clone(),
+                        partition: group.partition.clone(),
+                        tasks,
+                        rows,
+                        already_imported: true,
+                    });
+                }
+                if cancel.is_cancelled() {
+                    return Err(MilvusError::Interrupted(format!(
+                        "cancelled: no more imports sent for {collection}"
+                    )));
+                }
+                let files = files_of(group, &settings.server_backup_path);
+                journal.before_import(&collection, &group.key, &files)?;
+                let tasks = client
+                    .import(
+                        db,
+                        name,
+                        &group.partition,
+                        files,
+                        &[("backup", "true".into())],
+                    )
+                    .await?;
+                journal.imported(&collection, &group.key, &tasks)?;
+                let rows = wait_for_tasks(
+                    client,
+                    &collection,
+                    group,
+                    &tasks,
+                    settings.poll_interval,
+                    journal,
+                )
+                .await?;
+                Ok(GroupOutcome {
+                    group: group.key.clone(),
+                    partition: group.partition.clone(),
+                    tasks,
+                    rows,
+                    already_imported: false,
+                })
+            }
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .try_collect()
+        .await
+}
