@@ -305,3 +305,242 @@ fn verify_against_a_cluster_finds_a_collection_that_lost_rows() {
         "the count the cluster gave is shown: {stdout}"
     );
 }
+
+/// The restore journals of this test process's state folder.
+fn journals() -> Vec<std::path::PathBuf> {
+    let dir = std::env::temp_dir()
+        .join(format!("ferry-test-state-{}", std::process::id()))
+        .join("restores");
+    walkdir(&dir)
+}
+
+/// `(group, tasks)` of every import the journal says was sent.
+fn sent_groups(journal: &str) -> Vec<(String, Vec<i64>)> {
+    journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "sent")
+        .map(|e| {
+            let tasks = e["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_i64().unwrap())
+                .collect();
+            (
+                format!(
+                    "{}/{}",
+                    e["collection"].as_str().unwrap(),
+                    e["group"].as_str().unwrap()
+                ),
+                tasks,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_restore_killed_during_the_imports_resumes_without_importing_anything_twice() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = milvus();
+    clean(server);
+    for j in journals() {
+        std::fs::remove_file(j).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage(&dir);
+    let url = server.url();
+    let args = [
+        "migrate",
+        sample_str(),
+        url.as_str(),
+        "--milvus-storage",
+        storage.as_str(),
+        "--import-concurrency",
+        "1",
+        "--json",
+    ];
+    let mut child = server.spawn_ferry(&args, &creds());
+    // Kill it once the first import was sent (its task ids journalled) and before the last.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let journal = loop {
+        let text: String = journals()
+            .iter()
+            .map(|j| std::fs::read_to_string(j).unwrap_or_default())
+            .collect();
+        if !sent_groups(&text).is_empty() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break journals()
+                .iter()
+                .map(|j| std::fs::read_to_string(j).unwrap())
+                .collect::<String>();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the restore ended before it could be killed"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no import was sent within 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let first_run = sent_groups(&journal);
+    assert!(
+        !first_run.is_empty() && first_run.len() < 4,
+        "killed mid-way: {first_run:?}"
+    );
+
+    // The same command again resumes.
+    let out = server.ferry(&args, &creds());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let mut sent_again = Vec::new();
+    let mut adopted = Vec::new();
+    for c in doc["collections"].as_array().unwrap() {
+        for i in c["imports"].as_array().unwrap() {
+            let key = format!(
+                "{}/{}",
+                c["target"].as_str().unwrap(),
+                i["group"].as_str().unwrap()
+            );
+            if i["already_imported"] == true {
+                adopted.push(key);
+            } else {
+                sent_again.push(key);
+            }
+        }
+    }
+    for (group, _) in &first_run {
+        assert!(
+            !sent_again.contains(group),
+            "group {group} was imported twice"
+        );
+        assert!(
+            adopted.contains(group),
+            "group {group} of the first run was not taken over"
+        );
+    }
+    assert_eq!(
+        adopted.len() + sent_again.len(),
+        4,
+        "every group imported once: {doc}"
+    );
+    // Independent counts: no row twice, none missing.
+    assert_eq!(
+        server.check(json!({"op": "entities", "collection": "docs"}))["entities"],
+        2990
+    );
+    assert_eq!(
+        server.check(json!({"op": "entities", "collection": "images"}))["entities"],
+        500
+    );
+    assert!(
+        journals().is_empty(),
+        "the journal of a finished restore is removed"
+    );
+}
+
+#[test]
+fn a_backup_the_server_version_cannot_import_is_refused_before_anything_is_created() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = milvus();
+    clean(server);
+    let dir = tempfile::tempdir().unwrap();
+    // The sample with a collection-level L0 segment (Milvus ≥ 2.4 writes deletes that way;
+    // importing them needs l0_import, which exists from 2.4.5 on).
+    let backup = support::sample_copy(dir.path());
+    let meta_path = backup.join("meta/full_meta.json");
+    let mut meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    let docs = meta["collection_backups"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["collection_name"] == "docs")
+        .unwrap();
+    let id = docs["collection_id"].clone();
+    docs["l0_segments"] = json!([{"segment_id": 470745661787999999i64, "collection_id": id,
+        "partition_id": -1, "num_of_rows": 0, "is_l0": true, "deltalogs": [{}]}]);
+    std::fs::write(&meta_path, serde_json::to_string(&meta).unwrap()).unwrap();
+    let storage = storage(&dir);
+    let url = server.url();
+    let out = server.ferry(
+        &[
+            "migrate",
+            backup.to_str().unwrap(),
+            &url,
+            "--milvus-storage",
+            &storage,
+        ],
+        &creds(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "unsupported: {stderr}");
+    assert!(
+        stderr.contains("L0") && stderr.contains("2.4.5") && stderr.contains("2.3.5"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was created"), "{stderr}");
+    assert_eq!(
+        server.check(json!({"op": "collections"}))["collections"],
+        json!([])
+    );
+    assert!(
+        walkdir(&std::path::PathBuf::from(&storage)).is_empty(),
+        "nothing was copied"
+    );
+}
+
+#[test]
+fn the_target_storage_is_read_from_the_servers_own_milvus_yaml() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = milvus();
+    clean(server);
+    let config = server.data.join("configs/milvus.yaml");
+    assert!(config.is_file(), "{}", config.display());
+    let url = server.url();
+    let out = server.ferry(
+        &[
+            "migrate",
+            sample_str(),
+            &url,
+            "--milvus-config",
+            config.to_str().unwrap(),
+            "--collection",
+            "images",
+            "--rename",
+            "images:pictures",
+            "--json",
+        ],
+        &creds(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let read_from = doc["server_backup_path"].as_str().unwrap();
+    assert!(
+        read_from.starts_with(server.storage.to_str().unwrap()),
+        "{read_from}"
+    );
+    assert_eq!(
+        server.check(json!({"op": "collections"}))["collections"],
+        json!(["pictures"])
+    );
+    assert_eq!(
+        server.check(json!({"op": "partitions", "collection": "pictures"})),
+        json!({"_default": 0, "cats": 300, "dogs": 200})
+    );
+}

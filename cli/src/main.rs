@@ -224,6 +224,12 @@ struct ClusterArgs {
     /// binlogs under ferry-restore-<backup>/ there, and removes them afterwards.
     #[arg(long, value_name = "LOCATION")]
     milvus_storage: Option<String>,
+    /// Read the target's storage (common.storageType, localStorage.path, minio.*: address,
+    /// bucket, rootPath, keys) from the milvus.yaml that server runs with, in place of
+    /// --milvus-storage (with both, --milvus-storage is where Ferry reaches the storage and the
+    /// file says how the server names it).
+    #[arg(long, value_name = "FILE")]
+    milvus_config: Option<std::path::PathBuf>,
     /// How the Milvus server names --milvus-storage, when it sees it under another path than
     /// Ferry does (a container with a mounted volume): for local storage its absolute path, for
     /// a bucket the key prefix.

@@ -118,29 +118,105 @@ fn port(value: Option<String>, file: &str) -> Result<Option<u16>> {
         .transpose()
 }
 
-/// Parses the milvus-backup configuration at `path`.
-pub fn read_backup_storage(path: &Path) -> Result<BackupStorage> {
+/// Reads a YAML configuration file of at most 16 MiB; `what` names it in errors.
+fn read_yaml(path: &Path, what: &str) -> Result<Value> {
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::from_io(
-            e,
-            format!("opening the milvus-backup configuration {shown}"),
-        )
-    })?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::from_io(e, format!("opening the {what} {shown}")))?;
     let meta = file
         .metadata()
         .map_err(|e| Error::from_io(e, format!("reading {shown}")))?;
     if meta.len() > 16 * 1024 * 1024 {
         return Err(Error::invalid_input(format!(
-            "{shown} is {} bytes: not a milvus-backup configuration",
+            "{shown} is {} bytes: not a {what}",
             meta.len()
         )));
     }
-    let doc: Value = serde_yaml_ng::from_reader(file).map_err(|e| {
+    serde_yaml_ng::from_reader(file).map_err(|e| {
         Error::invalid_input(format!("{shown} is not valid YAML: {e}"))
-            .with_hint("give the backup.yaml that milvus-backup runs with")
-    })?;
-    parse_backup_storage(&doc, &shown)
+            .with_hint(format!("give the {what}"))
+    })
+}
+
+/// Parses the milvus-backup configuration at `path`.
+pub fn read_backup_storage(path: &Path) -> Result<BackupStorage> {
+    let doc = read_yaml(path, "milvus-backup configuration (backup.yaml)")?;
+    parse_backup_storage(&doc, &path.display().to_string())
+}
+
+/// Where a Milvus server keeps its data, as its `milvus.yaml` says: the location Ferry writes
+/// to, and the name the server itself gives it (for import requests).
+#[derive(Clone)]
+pub struct MilvusServerStorage {
+    /// Where Ferry reaches the storage (credentials attached as secrets).
+    pub location: Location,
+    /// How the server names that location: the `localStorage.path` for local storage, the
+    /// `rootPath` key prefix inside the bucket otherwise.
+    pub server_path: String,
+}
+
+/// Reads the storage of a Milvus server from its `milvus.yaml` (`common.storageType`,
+/// `localStorage.path`, `minio.*`).
+pub fn read_milvus_storage(path: &Path) -> Result<MilvusServerStorage> {
+    let doc = read_yaml(path, "Milvus configuration (milvus.yaml)")?;
+    parse_milvus_storage(&doc, &path.display().to_string())
+}
+
+/// Parses an already loaded `milvus.yaml`; `file` names it in errors.
+pub fn parse_milvus_storage(doc: &Value, file: &str) -> Result<MilvusServerStorage> {
+    if !doc.is_mapping() {
+        return Err(Error::invalid_input(format!(
+            "{file} is not a Milvus configuration (not a YAML mapping)"
+        )));
+    }
+    let storage_type = first(doc, &["common.storageType", "common.storage.type"])
+        .unwrap_or_else(|| "remote".to_string())
+        .to_ascii_lowercase();
+    if storage_type == "local" {
+        let path = text(doc, "localStorage.path").unwrap_or_else(|| "/var/lib/milvus/data/".into());
+        let mut location = Location::local(path.clone());
+        location.form = "milvus-config".into();
+        return Ok(MilvusServerStorage {
+            location,
+            server_path: path,
+        });
+    }
+    if !matches!(storage_type.as_str(), "minio" | "remote" | "opendal") {
+        return Err(Error::unsupported(format!(
+            "{file}: common.storageType {storage_type:?} is not one Ferry knows (local, minio, remote)"
+        )));
+    }
+    let provider = text(doc, "minio.cloudProvider")
+        .unwrap_or_else(|| "minio".to_string())
+        .to_ascii_lowercase();
+    let storage = BackupStorage {
+        version: ConfigVersion::V1,
+        provider: if provider == "aws" {
+            "minio".into()
+        } else {
+            provider
+        },
+        address: text(doc, "minio.address").unwrap_or_else(|| "localhost".to_string()),
+        port: port(text(doc, "minio.port"), file)?,
+        use_ssl: boolean(text(doc, "minio.useSSL")),
+        region: text(doc, "minio.region"),
+        bucket: text(doc, "minio.bucketName").unwrap_or_else(|| "a-bucket".to_string()),
+        root_path: text(doc, "minio.rootPath").unwrap_or_else(|| "files".to_string()),
+        access_key_id: text(doc, "minio.accessKeyID"),
+        secret_access_key: text(doc, "minio.secretAccessKey").map(Secret::new),
+        token: None,
+        account_name: None,
+        account_key: None,
+        credentials_file: None,
+        use_iam: boolean(text(doc, "minio.useIAM")),
+    };
+    let mut location = storage.to_location()?;
+    location.form = "milvus-config".into();
+    let server_path = location.path.clone();
+    Ok(MilvusServerStorage {
+        location,
+        server_path,
+    })
 }
 
 /// Parses an already loaded configuration document; `file` names it in errors.
@@ -380,6 +456,26 @@ fn unsupported_provider(name: &str, service: &str, endpoint: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn milvus_yaml_local_and_minio_storage() {
+        let doc: Value = serde_yaml_ng::from_str(
+            "common:\n  storageType: local\nlocalStorage:\n  path: /var/lib/milvus/data/\n",
+        )
+        .unwrap();
+        let s = parse_milvus_storage(&doc, "milvus.yaml").unwrap();
+        assert!(s.location.is_local());
+        assert_eq!(s.server_path, "/var/lib/milvus/data/");
+        let doc: Value = serde_yaml_ng::from_str(
+            "minio:\n  address: 10.0.0.7\n  port: 9000\n  accessKeyID: ak\n  secretAccessKey: sk\n  bucketName: milvus-bucket\n  rootPath: files\n",
+        )
+        .unwrap();
+        let s = parse_milvus_storage(&doc, "milvus.yaml").unwrap();
+        assert_eq!(s.location.scheme, "minio");
+        assert_eq!(s.location.bucket.as_deref(), Some("milvus-bucket"));
+        assert_eq!(s.server_path, "files/");
+        assert!(!format!("{}", s.location).contains("sk"));
+    }
 
     fn parse(yaml: &str) -> Result<BackupStorage> {
         let doc: Value = serde_yaml_ng::from_str(yaml).unwrap();

@@ -176,6 +176,15 @@ impl Milvus {
             .expect("ferry runs under nsenter")
     }
 
+    /// Starts `ferry` (set up as `support::ferry_env` does) inside the namespace, without waiting.
+    pub fn spawn_ferry(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        super::ferry_command(self.command(super::ferry_bin()), args, env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ferry starts under nsenter")
+    }
+
     /// Asks the independent checker (pymilvus 2.3.8) `request`; panics when it fails.
     pub fn check(&self, request: Value) -> Value {
         let out = self

@@ -149,22 +149,34 @@ pub async fn run_restore(
     quiet: bool,
 ) -> Result<u8> {
     let url = ClusterUrl::parse(cluster)?;
-    let storage_text = args.milvus_storage.as_deref().ok_or_else(|| {
-        Error::invalid_input(format!(
-            "restoring into {url} needs --milvus-storage LOCATION: where that Milvus reads its data \
-             (its bucket, e.g. s3://milvus-bucket/files/, or its local folder for storageType: local)"
-        ))
-    })?;
-    let storage = stores::parse(
-        context,
-        Some(Side::Destination),
-        "--milvus-storage",
-        storage_text,
-    )?;
+    let config = args
+        .milvus_config
+        .as_deref()
+        .map(ferry_core::milvus_config::read_milvus_storage)
+        .transpose()?;
+    let storage = match (&args.milvus_storage, &config) {
+        (Some(text), _) => stores::parse(context, Some(Side::Destination), "--milvus-storage", text)?,
+        (None, Some(config)) => {
+            let mut location = config.location.clone();
+            context.flags.configure(&mut location, Some(Side::Destination))?;
+            location
+        }
+        (None, None) => {
+            return Err(Error::invalid_input(format!(
+                "restoring into {url} needs --milvus-storage LOCATION (where that Milvus reads its data: \
+                 its bucket, e.g. s3://milvus-bucket/files/, or its local folder for storageType: local) \
+                 or --milvus-config FILE (the milvus.yaml it runs with)"
+            )))
+        }
+    };
+    let server_path = args
+        .milvus_storage_path
+        .clone()
+        .or_else(|| config.as_ref().map(|c| c.server_path.clone()));
     let source = stores::open_source_at(context, "source", &source_location).await?;
     let backup = one_backup(source.as_ref(), backups).await?;
     let client = connect(&url, args).await?;
-    let root = server_root(&storage, args.milvus_storage_path.as_deref())?;
+    let root = server_root(&storage, server_path.as_deref())?;
     let temp = temp_folder(&backup.name);
     let sink = stores::open_destination_at(context, storage.child(&temp)?).await?;
     let journal_file = journal_path(context, &url, &source_location, &backup.name)?;
