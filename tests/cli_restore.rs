@@ -544,3 +544,69 @@ fn the_target_storage_is_read_from_the_servers_own_milvus_yaml() {
         json!({"_default": 0, "cats": 300, "dogs": 200})
     );
 }
+
+#[test]
+fn the_whole_chain_local_to_an_s3_server_then_into_milvus_with_ferrys_own_copy() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = milvus();
+    clean(server);
+    let dir = tempfile::tempdir().unwrap();
+    let (_s3s, port) = server.start_s3s_inside(&dir.path().join("s3"));
+    let bucket = format!("minio://127.0.0.1:{port}/bkt1/staging/");
+    let dst_keys = [
+        ("FERRY_DST_AWS_ACCESS_KEY_ID", support::servers::S3S_KEY),
+        (
+            "FERRY_DST_AWS_SECRET_ACCESS_KEY",
+            support::servers::S3S_SECRET,
+        ),
+    ];
+    let src_keys = [
+        ("FERRY_SRC_AWS_ACCESS_KEY_ID", support::servers::S3S_KEY),
+        (
+            "FERRY_SRC_AWS_SECRET_ACCESS_KEY",
+            support::servers::S3S_SECRET,
+        ),
+    ];
+    // 1. local → S3-compatible server.
+    let out = server.ferry(&["migrate", sample_str(), &bucket, "--no-job"], &dst_keys);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 2. from there into Milvus: Ferry copies the binlogs from the bucket to the server's storage.
+    let storage = storage(&dir);
+    let url = server.url();
+    let mut env = creds();
+    env.extend_from_slice(&src_keys);
+    let source = format!("{bucket}real_backup_1/");
+    let out = server.ferry(
+        &[
+            "migrate",
+            &source,
+            &url,
+            "--milvus-storage",
+            &storage,
+            "--load",
+            "--index",
+            "auto",
+            "--json",
+        ],
+        &env,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        doc["copied_objects"], 37,
+        "the whole backup folder was copied by Ferry: {doc}"
+    );
+    assert_eq!(count(server, "docs"), 2990);
+    assert_eq!(count(server, "images"), 500);
+}

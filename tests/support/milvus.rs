@@ -208,6 +208,85 @@ impl Milvus {
     }
 }
 
+impl Milvus {
+    /// Starts an s3s-fs (disk-backed S3, the pinned one from target/test-servers/bin) inside this
+    /// server's network namespace, over `data` with bucket `bkt1`; returns it and its port.
+    /// It dies with the test process.
+    // The child is returned to the caller, who holds it while the test runs; it dies with the
+    // test process (parent-death signal), so it is never left a zombie for long.
+    #[allow(clippy::zombie_processes)]
+    pub fn start_s3s_inside(&self, data: &Path) -> (Child, u16) {
+        let bin = test_servers_dir().join("bin/s3s-fs");
+        assert!(
+            bin.exists(),
+            "s3s-fs is not installed ({}): {}",
+            bin.display(),
+            hint()
+        );
+        let version = Command::new(&bin)
+            .arg("--version")
+            .output()
+            .expect("s3s-fs --version");
+        let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+        assert_pinned(
+            "s3s-fs",
+            "S3S_FS_VERSION",
+            version.strip_prefix("s3s-fs ").unwrap_or(&version),
+        );
+        std::fs::create_dir_all(data.join("bkt1")).unwrap();
+        // Ports inside the namespace are free but for Milvus's own.
+        let port = 39_000 + (std::process::id() % 1000) as u16;
+        let mut cmd = self.command(&bin);
+        cmd.args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+        ])
+        .arg(super::servers::S3S_KEY)
+        .arg("--secret-key")
+        .arg(super::servers::S3S_SECRET)
+        .arg("--domain")
+        .arg(format!("localhost:{port}"))
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        // SAFETY: see start_milvus.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(cmd.spawn());
+            loop {
+                std::thread::park();
+            }
+        });
+        let child = rx.recv().unwrap().expect("s3s-fs starts under nsenter");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let probe = self
+                .command("bash")
+                .args(["-c", &format!("exec 3<>/dev/tcp/127.0.0.1/{port}")])
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            if probe.success() {
+                return (child, port);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "s3s-fs did not start in the namespace"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 /// The pinned server version Ferry must read back with GetVersion.
 pub fn pinned_server_version() -> &'static str {
     pinned_version("MILVUS_SERVER_VERSION")
