@@ -610,3 +610,61 @@ fn the_whole_chain_local_to_an_s3_server_then_into_milvus_with_ferrys_own_copy()
     assert_eq!(count(server, "docs"), 2990);
     assert_eq!(count(server, "images"), 500);
 }
+
+#[test]
+fn a_database_in_the_url_is_created_and_receives_the_collections() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = milvus();
+    clean(server);
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage(&dir);
+    let url = format!("{}/archive", server.url());
+    let out = server.ferry(
+        &[
+            "migrate",
+            sample_str(),
+            &url,
+            "--milvus-storage",
+            &storage,
+            "--collection",
+            "default.images",
+        ],
+        &creds(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("archive.images"), "{stdout}");
+    let listed = server.check(json!({"op": "collections", "db": "archive"}));
+    assert_eq!(listed["collections"], json!(["images"]));
+    assert_eq!(
+        server.check(json!({"op": "collections"}))["collections"],
+        json!([]),
+        "default untouched"
+    );
+    let parts = server.check(json!({"op": "partitions", "collection": "images", "db": "archive"}));
+    assert_eq!(parts, json!({"_default": 0, "cats": 300, "dogs": 200}));
+    // An unknown collection is refused naming what the backup holds.
+    let out = server.ferry(
+        &[
+            "migrate",
+            sample_str(),
+            &url,
+            "--milvus-storage",
+            &storage,
+            "--collection",
+            "nope",
+        ],
+        &creds(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("default.nope") && stderr.contains("default.docs"),
+        "{stderr}"
+    );
+}

@@ -213,9 +213,9 @@ impl MilvusClient {
             .map_err(|e| self.rpc_error("GetVersion", e))?
             .into_inner();
         self.status("GetVersion", reply.status)?;
-        // Servers without authentication accept anything on GetVersion; ListDatabases (2.2.9+)
-        // or ShowCollections proves the credentials.
-        self.show_collections().await?;
+        // GetVersion is answered whatever the credentials; ShowCollections of the default
+        // database (every version has it; the URL's may not exist yet) proves them.
+        self.show_collections_of("default").await?;
         Ok(reply.version)
     }
 
@@ -250,11 +250,16 @@ impl MilvusClient {
 
     /// `ShowCollections` of this client's database.
     pub async fn show_collections(&self) -> Result<Vec<String>> {
+        self.show_collections_of(self.url.database()).await
+    }
+
+    /// `ShowCollections` of database `db`.
+    pub async fn show_collections_of(&self, db: &str) -> Result<Vec<String>> {
         let reply = self
-            .raw(self.url.database())
+            .raw(db)
             .show_collections(api::ShowCollectionsRequest {
                 base: base(MsgType::ShowCollections),
-                db_name: self.url.database().to_string(),
+                db_name: db.to_string(),
                 ..Default::default()
             })
             .await

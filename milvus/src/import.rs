@@ -24,6 +24,8 @@ pub struct ImportSettings {
     /// How the server names the backup folder (an absolute path for local storage, a key
     /// prefix inside the bucket for object storage), ending with `/`.
     pub server_backup_path: String,
+    /// The server's version (the shape of a request depends on it).
+    pub server_version: crate::version::ServerVersion,
 }
 
 /// What one group's import did.
@@ -41,16 +43,21 @@ pub struct GroupOutcome {
     pub already_imported: bool,
 }
 
-/// The two file entries of a group's request.
-pub fn files_of(group: &ImportGroup, server_backup_path: &str) -> Vec<String> {
-    vec![
-        format!("{server_backup_path}{}", group.insert_dir),
-        group
-            .delta_dir
-            .as_ref()
-            .map(|d| format!("{server_backup_path}{d}"))
-            .unwrap_or_default(),
-    ]
+/// The file entries of a group's request: `[insert dir, delta dir]`. Without delete data, 2.2
+/// and 2.3 need an empty second entry (exactly two paths, or the task fails "unsupported file
+/// type"); import v2 (2.4+) takes one or two prefixes and some versions mishandle the empty one,
+/// so it gets the insert folder alone.
+pub fn files_of(
+    group: &ImportGroup,
+    server_backup_path: &str,
+    server_version: crate::version::ServerVersion,
+) -> Vec<String> {
+    let insert = format!("{server_backup_path}{}", group.insert_dir);
+    match &group.delta_dir {
+        Some(delta) => vec![insert, format!("{server_backup_path}{delta}")],
+        None if server_version >= crate::version::IMPORT_V2 => vec![insert],
+        None => vec![insert, String::new()],
+    }
 }
 
 /// Waits until every task of `tasks` has ended; returns the rows they imported, or the first
@@ -167,7 +174,7 @@ pub async fn import_collection(
                         "cancelled: no more imports sent for {collection}"
                     )));
                 }
-                let files = files_of(group, &settings.server_backup_path);
+                let files = files_of(group, &settings.server_backup_path, settings.server_version);
                 journal.before_import(&collection, &group.key, &files)?;
                 let tasks = client
                     .import(
@@ -200,4 +207,42 @@ pub async fn import_collection(
         .buffer_unordered(settings.concurrency.max(1))
         .try_collect()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::ServerVersion;
+
+    fn group(delta: Option<&str>) -> ImportGroup {
+        ImportGroup {
+            key: "1/2".into(),
+            partition: "_default".into(),
+            insert_dir: "binlogs/insert_log/9/1/2/".into(),
+            delta_dir: delta.map(str::to_string),
+            rows: 5,
+            delete_records: 0,
+        }
+    }
+
+    #[test]
+    fn requests_carry_the_delta_folder_and_the_empty_entry_only_where_the_server_needs_it() {
+        let v23 = ServerVersion::new(2, 3, 5);
+        let v25 = ServerVersion::new(2, 5, 4);
+        assert_eq!(
+            files_of(&group(None), "/data/b/", v23),
+            ["/data/b/binlogs/insert_log/9/1/2/", ""]
+        );
+        assert_eq!(
+            files_of(&group(None), "files/b/", v25),
+            ["files/b/binlogs/insert_log/9/1/2/"]
+        );
+        let with_deletes = group(Some("binlogs/delta_log/9/1/2/"));
+        for v in [v23, v25] {
+            assert_eq!(
+                files_of(&with_deletes, "p/", v),
+                ["p/binlogs/insert_log/9/1/2/", "p/binlogs/delta_log/9/1/2/"]
+            );
+        }
+    }
 }

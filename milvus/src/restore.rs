@@ -270,7 +270,7 @@ pub async fn restore(request: RestoreRequest<'_>) -> Result<RestoreReport> {
         cancel,
     } = request;
     let plans = plan_backup(source.as_ref(), &backup, &options.selection).await?;
-    let (server_version, _) = check_version(client, &plans).await?;
+    let (server_version, version) = check_version(client, &plans).await?;
     // Collections an earlier, interrupted run of this restore created, still there under the
     // id it recorded.
     let mut resumed = Vec::new();
@@ -349,6 +349,7 @@ pub async fn restore(request: RestoreRequest<'_>) -> Result<RestoreReport> {
         concurrency: options.import_concurrency,
         poll_interval: options.poll_interval,
         server_backup_path: server_backup_path.clone(),
+        server_version: version,
     };
     let mut collections = Vec::new();
     let mut created_here: Vec<(String, String)> = Vec::new();
