@@ -306,12 +306,21 @@ fn verify_against_a_cluster_finds_a_collection_that_lost_rows() {
     );
 }
 
-/// The restore journals of this test process's state folder.
+/// The live restore journals of this test process's state folder (finished jobs keep theirs
+/// under `restores/done/`).
 fn journals() -> Vec<std::path::PathBuf> {
     let dir = std::env::temp_dir()
         .join(format!("ferry-test-state-{}", std::process::id()))
         .join("restores");
-    walkdir(&dir)
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `(group, tasks)` of every import the journal says was sent.
@@ -444,7 +453,7 @@ fn a_restore_killed_during_the_imports_resumes_without_importing_anything_twice(
     );
     assert!(
         journals().is_empty(),
-        "the journal of a finished restore is removed"
+        "the journal of a finished restore is no longer live"
     );
 }
 
@@ -667,4 +676,127 @@ fn a_database_in_the_url_is_created_and_receives_the_collections() {
         stderr.contains("default.nope") && stderr.contains("default.docs"),
         "{stderr}"
     );
+}
+
+/// `ferry jobs list --json`: the jobs of this test process's state folder.
+fn jobs(server: &Milvus) -> Vec<Value> {
+    let out = server.ferry(&["jobs", "list", "--json"], &[]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc.as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_restore_is_a_job_that_can_be_cancelled_and_resumed_without_importing_twice() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = milvus();
+    clean(server);
+    for j in journals() {
+        std::fs::remove_file(j).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage(&dir);
+    let url = server.url();
+    let args = [
+        "migrate",
+        sample_str(),
+        url.as_str(),
+        "--milvus-storage",
+        storage.as_str(),
+        "--import-concurrency",
+        "1",
+        "--job-name",
+        "restore-under-test",
+    ];
+    let mut child = server.spawn_ferry(&args, &creds());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while journals()
+        .iter()
+        .all(|j| sent_groups(&std::fs::read_to_string(j).unwrap_or_default()).is_empty())
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the restore ended before it could be cancelled"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no import was sent within 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = server.ferry(
+        &["jobs", "cancel", "restore-under-test", "--wait", "60"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "a cancelled restore exits as interrupted"
+    );
+    let job = jobs(server)
+        .into_iter()
+        .find(|j| j["name"] == "restore-under-test")
+        .unwrap();
+    assert_eq!(job["state"], "cancelled", "{job}");
+    let before: Vec<(String, Vec<i64>)> = journals()
+        .iter()
+        .flat_map(|j| sent_groups(&std::fs::read_to_string(j).unwrap()))
+        .collect();
+    assert!(!before.is_empty() && before.len() < 4, "{before:?}");
+
+    let out = server.ferry(
+        &["jobs", "resume", "restore-under-test", "--json"],
+        &creds(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let resent: Vec<String> = doc["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            let target = c["target"].as_str().unwrap().to_string();
+            c["imports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["already_imported"] == false)
+                .map(move |i| format!("{target}/{}", i["group"].as_str().unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (group, _) in &before {
+        assert!(!resent.contains(group), "group {group} was imported twice");
+    }
+    assert_eq!(
+        server.check(json!({"op": "entities", "collection": "docs"}))["entities"],
+        2990
+    );
+    assert_eq!(
+        server.check(json!({"op": "entities", "collection": "images"}))["entities"],
+        500
+    );
+    let job = jobs(server)
+        .into_iter()
+        .find(|j| j["name"] == "restore-under-test")
+        .unwrap();
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let out = server.ferry(&["jobs", "show", "restore-under-test"], &[]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("default.docs: verified") && shown.contains("default.images: verified"),
+        "{shown}"
+    );
+    assert!(shown.contains("4 import request(s) sent"), "{shown}");
 }

@@ -14,7 +14,7 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 pub use journal::Journal;
-pub use options::JobOptions;
+pub use options::{JobOptions, RestoreJobOptions};
 pub use report::JobReport;
 pub use runner::{run_migration, ClaimedJob, RunOutcome};
 pub use store::{JobError, JobRecord, JobStore, ObjectUpdate};

@@ -21,6 +21,54 @@ pub struct JobOptions {
     pub deep: bool,
     /// Whether differing objects are replaced and extras deleted (`--overwrite`).
     pub overwrite: bool,
+    /// For a restore into a Milvus cluster: its options (absent for a copy between storages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreJobOptions>,
+}
+
+/// A restore's options as a job stores them (never a credential: those come from each run's
+/// flags and environment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RestoreJobOptions {
+    /// The cluster URL (`milvus://host:port[/db]`).
+    pub cluster: String,
+    /// `--milvus-storage`.
+    #[serde(default)]
+    pub milvus_storage: Option<String>,
+    /// `--milvus-config`.
+    #[serde(default)]
+    pub milvus_config: Option<String>,
+    /// `--milvus-storage-path`.
+    #[serde(default)]
+    pub milvus_storage_path: Option<String>,
+    /// `--collection`.
+    #[serde(default)]
+    pub collections: Vec<String>,
+    /// `--rename`.
+    #[serde(default)]
+    pub renames: Vec<String>,
+    /// `--drop-existing`.
+    #[serde(default)]
+    pub drop_existing: bool,
+    /// `--skip-existing`.
+    #[serde(default)]
+    pub skip_existing: bool,
+    /// `--index` (`backup`, `auto`, `none`).
+    #[serde(default)]
+    pub index: String,
+    /// `--load`.
+    #[serde(default)]
+    pub load: bool,
+    /// `--import-concurrency`.
+    #[serde(default)]
+    pub import_concurrency: u16,
+    /// `--keep-temp`.
+    #[serde(default)]
+    pub keep_temp: bool,
+    /// The restore's journal file (see ferry-milvus's `journal`): one per (cluster, source,
+    /// backup), so running the same command again goes on where a killed run stopped.
+    #[serde(default)]
+    pub journal: String,
 }
 
 impl JobOptions {

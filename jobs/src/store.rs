@@ -613,6 +613,7 @@ mod tests {
             no_verify: false,
             deep: false,
             overwrite: false,
+            restore: None,
         }
     }
 

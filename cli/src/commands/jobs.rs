@@ -165,6 +165,13 @@ pub async fn run(context: &Context, args: JobsArgs) -> Result<u8> {
                     .map(|e| format!(" · ETA {:.0} s", e))
                     .unwrap_or_default()
             );
+            if let Some(stored) = job.options.as_ref().and_then(|o| o.restore.as_ref()) {
+                let (steps, sent) = crate::commands::restore::job_steps(stored, &job.id);
+                println!("  restore:     {} import request(s) sent", sent);
+                for (collection, step) in steps {
+                    println!("    {collection}: {step}");
+                }
+            }
             if let Some(report) = &job.report {
                 let rows = entity_rows(report);
                 if !rows.is_empty() {
@@ -199,6 +206,24 @@ pub async fn run(context: &Context, args: JobsArgs) -> Result<u8> {
         JobsCommand::Resume { id, quiet, output } => {
             // Refuses a job that succeeded, and one another process runs (naming it).
             let (job, record, options) = ClaimedJob::resume(store, &id)?;
+            if let Some(stored) = &options.restore {
+                // A restore: the same restore again, credentials from this run's environment;
+                // its journal makes sure nothing is imported twice.
+                let mut source = record.source.clone();
+                context.flags.configure(&mut source, Some(Side::Source))?;
+                let args = crate::commands::restore::args_of(stored);
+                return crate::commands::restore::run_restore(
+                    context,
+                    source,
+                    &stored.cluster,
+                    &options.backups,
+                    &args,
+                    output.json,
+                    quiet,
+                    crate::commands::restore::RestoreJob::Resumed(job),
+                )
+                .await;
+            }
             // Secrets are never stored: they come from this run's flags and environment.
             let mut source = record.source.clone();
             context.flags.configure(&mut source, Some(Side::Source))?;

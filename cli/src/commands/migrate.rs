@@ -47,6 +47,11 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
             &args.cluster,
             args.output.json,
             args.quiet,
+            if args.no_job {
+                crate::commands::restore::RestoreJob::Unrecorded
+            } else {
+                crate::commands::restore::RestoreJob::New(args.job_name.clone())
+            },
         )
         .await;
     }
@@ -63,6 +68,7 @@ pub async fn run(context: &Context, args: MigrateArgs) -> Result<u8> {
         no_verify: args.no_verify,
         deep: args.deep,
         overwrite: args.overwrite,
+        restore: None,
     };
     let output = OutputMode {
         json: args.output.json,

@@ -9,6 +9,7 @@ use ferry_core::backup::BackupRef;
 use ferry_core::migrate::select_backups;
 use ferry_core::transfer::ProgressSink;
 use ferry_core::{Error, Location, Result, Side, Source};
+use ferry_jobs::{ClaimedJob, JobOptions, JobState, RestoreJobOptions};
 use ferry_milvus::checks::{check_collection, CheckContext, CollectionCheck};
 use ferry_milvus::indexes::IndexMode;
 use ferry_milvus::journal::FileJournal;
@@ -127,14 +128,152 @@ fn journal_path(
         .join(format!("{backup}-{:016x}.jsonl", h.finish())))
 }
 
+/// Where a finished job's journal is kept: `restores/done/<job id>.jsonl`.
+pub fn done_journal(journal: &std::path::Path, job_id: &str) -> PathBuf {
+    let done = journal
+        .parent()
+        .map(|p| p.join("done"))
+        .unwrap_or_else(|| PathBuf::from("done"));
+    let _ = std::fs::create_dir_all(&done);
+    done.join(format!("{job_id}.jsonl"))
+}
+
+/// The steps of a restore job's collections, and its import requests, from its journal.
+pub fn job_steps(stored: &RestoreJobOptions, job_id: &str) -> (Vec<(String, String)>, usize) {
+    let live = std::path::Path::new(&stored.journal);
+    let path = if live.exists() {
+        live.to_path_buf()
+    } else {
+        done_journal(live, job_id)
+    };
+    let state = FileJournal::read(&path);
+    (state.steps().into_iter().collect(), state.sent().len())
+}
+
 #[derive(Serialize)]
 struct RestoreDocument<'a> {
     event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_id: Option<String>,
     #[serde(flatten)]
     report: &'a RestoreReport,
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ferry_core::ErrorReport>,
+}
+
+/// Whether and how a restore is recorded as a job.
+pub enum RestoreJob {
+    /// Not recorded (`--no-job`).
+    Unrecorded,
+    /// A new job, optionally named.
+    New(Option<String>),
+    /// `ferry jobs resume`: the job claimed again.
+    Resumed(ClaimedJob),
+}
+
+/// The stored options of a restore (no credentials).
+fn job_options(
+    args: &ClusterArgs,
+    cluster: &str,
+    backup: &str,
+    journal: &std::path::Path,
+) -> JobOptions {
+    JobOptions {
+        backups: vec![backup.to_string()],
+        concurrency: None,
+        attempts: 5,
+        no_verify: false,
+        deep: false,
+        overwrite: false,
+        restore: Some(RestoreJobOptions {
+            cluster: cluster.to_string(),
+            milvus_storage: args.milvus_storage.clone(),
+            milvus_config: args.milvus_config.as_ref().map(|p| p.display().to_string()),
+            milvus_storage_path: args.milvus_storage_path.clone(),
+            collections: args.collections.clone(),
+            renames: args.renames.clone(),
+            drop_existing: args.drop_existing,
+            skip_existing: args.skip_existing,
+            index: match args.index {
+                IndexArg::Backup => "backup",
+                IndexArg::Auto => "auto",
+                IndexArg::None => "none",
+            }
+            .to_string(),
+            load: args.load,
+            import_concurrency: args.import_concurrency,
+            keep_temp: args.keep_temp,
+            journal: journal.display().to_string(),
+        }),
+    }
+}
+
+/// The cluster as a job's destination (no credentials; the scheme says it is a cluster).
+fn cluster_location(url: &ClusterUrl) -> Location {
+    let mut l = Location::new(if url.tls { "milvuss" } else { "milvus" }, "cluster");
+    l.bucket = Some(url.endpoint());
+    l.path = url.database.clone().unwrap_or_default();
+    l
+}
+
+/// The flags of a stored restore, with this run's credentials (flags are not given to `jobs
+/// resume`: the environment's FERRY_MILVUS_* are read).
+pub fn args_of(stored: &RestoreJobOptions) -> ClusterArgs {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    ClusterArgs {
+        milvus_storage: stored.milvus_storage.clone(),
+        milvus_config: stored.milvus_config.as_ref().map(PathBuf::from),
+        milvus_storage_path: stored.milvus_storage_path.clone(),
+        collections: stored.collections.clone(),
+        renames: stored.renames.clone(),
+        drop_existing: stored.drop_existing,
+        skip_existing: stored.skip_existing,
+        index: match stored.index.as_str() {
+            "auto" => IndexArg::Auto,
+            "none" => IndexArg::None,
+            _ => IndexArg::Backup,
+        },
+        load: stored.load,
+        import_concurrency: stored.import_concurrency.max(1),
+        keep_temp: stored.keep_temp,
+        milvus_user: env("FERRY_MILVUS_USER"),
+        milvus_password: env("FERRY_MILVUS_PASSWORD"),
+        milvus_token: env("FERRY_MILVUS_TOKEN"),
+    }
+}
+
+/// Records the end of a restore job: its state, and every failed import task and the error in
+/// its error log.
+fn finish_job(
+    job: &ClaimedJob,
+    journal: &FileJournal,
+    result: &Result<(RestoreReport, Option<Error>)>,
+    cancel_asked: bool,
+) {
+    let store = job.store();
+    for (collection, task, reason) in journal.state().failed_tasks() {
+        let _ = store.log_error(
+            job.id(),
+            &format!("{collection}: import task {task} failed: {reason}"),
+        );
+    }
+    let state = match result {
+        Ok((_, None)) => JobState::Succeeded,
+        Ok((_, Some(e))) => {
+            let _ = store.log_error(job.id(), &e.to_string());
+            JobState::Failed
+        }
+        Err(e) => {
+            let _ = store.log_error(job.id(), &e.to_string());
+            match e.kind() {
+                ferry_core::ErrorKind::Interrupted if cancel_asked => JobState::Cancelled,
+                ferry_core::ErrorKind::Interrupted => JobState::Interrupted,
+                _ => JobState::Failed,
+            }
+        }
+    };
+    let _ = store.finish(job.id(), state, None);
 }
 
 /// `ferry migrate SOURCE milvus://…`.
@@ -147,6 +286,7 @@ pub async fn run_restore(
     args: &ClusterArgs,
     json: bool,
     quiet: bool,
+    job: RestoreJob,
 ) -> Result<u8> {
     let url = ClusterUrl::parse(cluster)?;
     let config = args
@@ -181,6 +321,33 @@ pub async fn run_restore(
     let sink = stores::open_destination_at(context, storage.child(&temp)?).await?;
     let journal_file = journal_path(context, &url, &source_location, &backup.name)?;
     let journal = FileJournal::open(&journal_file)?;
+    let job = match job {
+        RestoreJob::Unrecorded => None,
+        RestoreJob::Resumed(job) => Some(job),
+        RestoreJob::New(name) => {
+            let options = job_options(args, cluster, &backup.name, &journal_file);
+            let attempt = || -> Result<ClaimedJob> {
+                let store = stores::open_job_store(context)?;
+                ClaimedJob::create(
+                    store,
+                    name.as_deref(),
+                    &source_location,
+                    &cluster_location(&url),
+                    &options,
+                )
+            };
+            match attempt() {
+                Ok(job) => Some(job),
+                Err(e) => {
+                    eprintln!("ferry: warning: this restore is not recorded as a job ({e}); it runs anyway");
+                    None
+                }
+            }
+        }
+    };
+    if let (Some(job), false) = (&job, json) {
+        println!("Job {}", job.id());
+    }
     let options = RestoreOptions {
         selection: selection(args, &url),
         existing: if args.drop_existing {
@@ -201,6 +368,26 @@ pub async fn run_restore(
         ..RestoreOptions::default()
     };
     let cancel = signals::cancel_on_signals();
+    // `ferry jobs cancel` from another process: stop sending imports.
+    let cancel_asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(job) = &job {
+        let (store, id, token, asked) = (
+            job.store().clone(),
+            job.id().to_string(),
+            cancel.clone(),
+            cancel_asked.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                if store.cancel_requested(&id).unwrap_or(false) {
+                    asked.store(true, std::sync::atomic::Ordering::SeqCst);
+                    token.cancel();
+                    return;
+                }
+            }
+        });
+    }
     let progress = ProgressSink::default();
     let display = Progress::start(progress.counters.clone(), quiet || json);
     let result = restore(RestoreRequest {
@@ -218,25 +405,44 @@ pub async fn run_restore(
     })
     .await;
     display.finish().await;
-    let report = result?;
-    let failure = report.failure();
+    let result = result.map_err(Error::from).map(|report| {
+        let failure = report.failure().map(Error::from);
+        (report, failure)
+    });
+    if let Some(job) = &job {
+        finish_job(
+            job,
+            &journal,
+            &result,
+            cancel_asked.load(std::sync::atomic::Ordering::SeqCst),
+        );
+    }
+    let (report, failure) = result?;
     if failure.is_none() {
-        let _ = std::fs::remove_file(&journal_file);
+        // A finished restore's journal must not make the next run of the same command take
+        // its collections for its own: it is removed, or kept under the job's id for `jobs show`.
+        match &job {
+            Some(job) => {
+                let _ = std::fs::rename(&journal_file, done_journal(&journal_file, job.id()));
+            }
+            None => {
+                let _ = std::fs::remove_file(&journal_file);
+            }
+        }
     }
     if json {
         print_json(&RestoreDocument {
             event: "finished",
+            job_id: job.as_ref().map(|j| j.id().to_string()),
             report: &report,
             ok: failure.is_none(),
-            error: failure.as_ref().map(|e| {
-                Error::from(ferry_milvus::MilvusError::Verification(e.to_string())).to_report()
-            }),
+            error: failure.as_ref().map(Error::to_report),
         });
     } else {
         print!("{}", restore_summary(&report));
     }
     match failure {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(e),
         None => Ok(exit::OK),
     }
 }
