@@ -348,6 +348,36 @@ fn sent_groups(journal: &str) -> Vec<(String, Vec<i64>)> {
         .collect()
 }
 
+/// Starts `ferry args` in the background and returns it once its journal records a first import
+/// sent (task ids written), failing when it ends first or sends nothing within 2 minutes.
+fn start_until_first_import(server: &Milvus, args: &[&str]) -> std::process::Child {
+    let mut child = server.spawn_ferry(args, &creds());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while journals()
+        .iter()
+        .all(|j| sent_groups(&std::fs::read_to_string(j).unwrap_or_default()).is_empty())
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the restore ended before its imports could be interrupted"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no import was sent within 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+/// The `(collection/group, tasks)` of every import the live journals say was sent.
+fn sent_so_far() -> Vec<(String, Vec<i64>)> {
+    journals()
+        .iter()
+        .flat_map(|j| sent_groups(&std::fs::read_to_string(j).unwrap()))
+        .collect()
+}
+
 #[test]
 fn a_restore_killed_during_the_imports_resumes_without_importing_anything_twice() {
     let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
@@ -369,33 +399,11 @@ fn a_restore_killed_during_the_imports_resumes_without_importing_anything_twice(
         "1",
         "--json",
     ];
-    let mut child = server.spawn_ferry(&args, &creds());
     // Kill it once the first import was sent (its task ids journalled) and before the last.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let journal = loop {
-        let text: String = journals()
-            .iter()
-            .map(|j| std::fs::read_to_string(j).unwrap_or_default())
-            .collect();
-        if !sent_groups(&text).is_empty() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break journals()
-                .iter()
-                .map(|j| std::fs::read_to_string(j).unwrap())
-                .collect::<String>();
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the restore ended before it could be killed"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no import was sent within 2 minutes"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let first_run = sent_groups(&journal);
+    let mut child = start_until_first_import(server, &args);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let first_run = sent_so_far();
     assert!(
         !first_run.is_empty() && first_run.len() < 4,
         "killed mid-way: {first_run:?}"
@@ -707,22 +715,7 @@ fn a_restore_is_a_job_that_can_be_cancelled_and_resumed_without_importing_twice(
         "--job-name",
         "restore-under-test",
     ];
-    let mut child = server.spawn_ferry(&args, &creds());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while journals()
-        .iter()
-        .all(|j| sent_groups(&std::fs::read_to_string(j).unwrap_or_default()).is_empty())
-    {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the restore ended before it could be cancelled"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no import was sent within 2 minutes"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = start_until_first_import(server, &args);
     let out = server.ferry(
         &["jobs", "cancel", "restore-under-test", "--wait", "60"],
         &[],
@@ -743,10 +736,7 @@ fn a_restore_is_a_job_that_can_be_cancelled_and_resumed_without_importing_twice(
         .find(|j| j["name"] == "restore-under-test")
         .unwrap();
     assert_eq!(job["state"], "cancelled", "{job}");
-    let before: Vec<(String, Vec<i64>)> = journals()
-        .iter()
-        .flat_map(|j| sent_groups(&std::fs::read_to_string(j).unwrap()))
-        .collect();
+    let before = sent_so_far();
     assert!(!before.is_empty() && before.len() < 4, "{before:?}");
 
     let out = server.ferry(

@@ -150,42 +150,26 @@ pub async fn import_collection(
             let collection = collection.clone();
             let recorded = recorded.get(&group.key).cloned();
             async move {
-                if let Some(tasks) = recorded {
-                    // Journalled by an earlier run: its tasks are read back, never re-sent.
-                    let rows = wait_for_tasks(
-                        client,
-                        &collection,
-                        group,
-                        &tasks,
-                        settings.poll_interval,
-                        journal,
-                    )
-                    .await?;
-                    return Ok(GroupOutcome {
-                        group: group.key.clone(),
-                        partition: group.partition.clone(),
-                        tasks,
-                        rows,
-                        already_imported: true,
-                    });
-                }
-                if cancel.is_cancelled() {
-                    return Err(MilvusError::Interrupted(format!(
-                        "cancelled: no more imports sent for {collection}"
-                    )));
-                }
-                let files = files_of(group, &settings.server_backup_path, settings.server_version);
-                journal.before_import(&collection, &group.key, &files)?;
-                let tasks = client
-                    .import(
-                        db,
-                        name,
-                        &group.partition,
-                        files,
-                        &[("backup", "true".into())],
-                    )
-                    .await?;
-                journal.imported(&collection, &group.key, &tasks)?;
+                // Journalled by an earlier run: its tasks are read back, never re-sent.
+                let (tasks, already_imported) = match recorded {
+                    Some(tasks) => (tasks, true),
+                    None => {
+                        if cancel.is_cancelled() {
+                            return Err(MilvusError::Interrupted(format!(
+                                "cancelled: no more imports sent for {collection}"
+                            )));
+                        }
+                        let files =
+                            files_of(group, &settings.server_backup_path, settings.server_version);
+                        journal.before_import(&collection, &group.key, &files)?;
+                        let options = [("backup", "true".to_string())];
+                        let tasks = client
+                            .import(db, name, &group.partition, files, &options)
+                            .await?;
+                        journal.imported(&collection, &group.key, &tasks)?;
+                        (tasks, false)
+                    }
+                };
                 let rows = wait_for_tasks(
                     client,
                     &collection,
@@ -200,7 +184,7 @@ pub async fn import_collection(
                     partition: group.partition.clone(),
                     tasks,
                     rows,
-                    already_imported: false,
+                    already_imported,
                 })
             }
         })

@@ -63,6 +63,19 @@ pub fn milvus_python() -> PathBuf {
     python
 }
 
+/// Spawns `cmd` from a thread that lives as long as the test process: the parent-death signal
+/// set in `pre_exec` follows the forking *thread*, not the process.
+fn spawn_from_living_thread(mut cmd: Command) -> std::io::Result<Child> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.spawn());
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().expect("the spawning thread answers")
+}
+
 /// Starts a server with `extra` milvus_run.py arguments (`auth`, `key=value`) in `dir`.
 pub fn start_milvus(dir: &Path, extra: &[&str]) -> Milvus {
     let data = dir.join("mdata");
@@ -93,16 +106,7 @@ exec "$@""#;
             Ok(())
         });
     }
-    // Fork from a thread that lives as long as the test process (the parent-death signal follows
-    // the forking thread).
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(cmd.spawn());
-        loop {
-            std::thread::park();
-        }
-    });
-    let mut child = rx.recv().unwrap().unwrap_or_else(|e| {
+    let mut child = spawn_from_living_thread(cmd).unwrap_or_else(|e| {
         panic!(
             "cannot start `unshare` for the Milvus test server: {e}; it needs util-linux and root"
         )
@@ -259,14 +263,7 @@ impl Milvus {
                 Ok(())
             });
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(cmd.spawn());
-            loop {
-                std::thread::park();
-            }
-        });
-        let child = rx.recv().unwrap().expect("s3s-fs starts under nsenter");
+        let child = spawn_from_living_thread(cmd).expect("s3s-fs starts under nsenter");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let probe = self
