@@ -789,4 +789,8 @@ fn a_restore_is_a_job_that_can_be_cancelled_and_resumed_without_importing_twice(
         "{shown}"
     );
     assert!(shown.contains("4 import request(s) sent"), "{shown}");
+    assert!(
+        shown.contains("import requests already sent when it stopped"),
+        "the cancel says which tasks ran: {shown}"
+    );
 }

@@ -266,6 +266,27 @@ fn finish_job(
         }
         Err(e) => {
             let _ = store.log_error(job.id(), &e.to_string());
+            if e.kind() == ferry_core::ErrorKind::Interrupted {
+                // Which imports the server had already been sent (they finish there; a resume
+                // polls them instead of sending them again).
+                let sent: Vec<String> = journal
+                    .state()
+                    .sent()
+                    .into_iter()
+                    .map(|(collection, group, tasks)| {
+                        format!("{collection} group {group}: tasks {tasks:?}")
+                    })
+                    .collect();
+                if !sent.is_empty() {
+                    let _ = store.log_error(
+                        job.id(),
+                        &format!(
+                            "import requests already sent when it stopped: {}",
+                            sent.join("; ")
+                        ),
+                    );
+                }
+            }
             match e.kind() {
                 ferry_core::ErrorKind::Interrupted if cancel_asked => JobState::Cancelled,
                 ferry_core::ErrorKind::Interrupted => JobState::Interrupted,
