@@ -298,3 +298,68 @@ fn unreferenced_objects_and_sidecars_are_reported() {
         .iter()
         .any(|p| p["code"] == "unreferenced_object" && p["key"] == "binlogs/insert_log/orphan"));
 }
+
+/// Rewrites the sample copy's full_meta.json with `edit`.
+fn edit_full_meta(backup: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = backup.join("meta/full_meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut meta);
+    std::fs::write(&path, serde_json::to_string(&meta).unwrap()).unwrap();
+}
+
+#[test]
+fn meta_that_contradicts_itself_is_refused_with_its_problem_code() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, &str, Edit); 5] = [
+        ("duplicate_collection", "collection default.docs", |m| {
+            let docs = m["collection_backups"][0].clone();
+            m["collection_backups"].as_array_mut().unwrap().push(docs);
+        }),
+        ("impossible_count", "num_of_rows -5", |m| {
+            m["collection_backups"][0]["partition_backups"][0]["segment_backups"][1]
+                ["num_of_rows"] = serde_json::json!(-5);
+        }),
+        ("id_mismatch", "partition_id", |m| {
+            m["collection_backups"][1]["partition_backups"][1]["segment_backups"][0]
+                ["partition_id"] = serde_json::json!(42);
+        }),
+        ("duplicate_segment", "segment 470745661787478789", |m| {
+            let seg =
+                m["collection_backups"][1]["partition_backups"][1]["segment_backups"][0].clone();
+            m["collection_backups"][1]["partition_backups"][2]["segment_backups"]
+                .as_array_mut()
+                .unwrap()
+                .push(seg);
+        }),
+        ("duplicate_partition", "partition cats", |m| {
+            let p = m["collection_backups"][1]["partition_backups"][1].clone();
+            let mut p2 = p.clone();
+            p2["partition_id"] = serde_json::json!(1);
+            p2["segment_backups"] = serde_json::json!([]);
+            m["collection_backups"][1]["partition_backups"]
+                .as_array_mut()
+                .unwrap()
+                .push(p2);
+        }),
+    ];
+    for (code, named, edit) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = sample_copy(dir.path());
+        edit_full_meta(&backup, edit);
+        let (_, report) = ferry_json(&["inspect", backup.to_str().unwrap()]);
+        let problems = report.to_string();
+        assert!(
+            problems.contains(&format!("\"{code}\"")),
+            "{code}: {problems}"
+        );
+        assert!(
+            problems.contains(named),
+            "{code} names {named:?}: {problems}"
+        );
+        let dest = dir.path().join("dest");
+        let (exit, text) = failing_migrate(&backup, &dest, &["--no-job"]);
+        assert_eq!(exit, 6, "{code}: {text}");
+        assert_nothing_written(&dest);
+    }
+}

@@ -2,6 +2,7 @@
 //! deep binlog checks. Follows `milvus-backup-format.md` (shared docs).
 
 pub mod binlog;
+pub mod contradictions;
 pub mod deep;
 pub mod discover;
 pub mod expected;

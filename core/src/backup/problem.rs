@@ -52,6 +52,18 @@ pub enum ProblemCode {
     NoCollections,
     /// Half-written backup folder (no backup_meta.json).
     IncompleteBackup,
+    /// Two collections with one id, or with one database and name.
+    DuplicateCollection,
+    /// Two partitions of one collection with one id or one name.
+    DuplicatePartition,
+    /// Two segments with one id.
+    DuplicateSegment,
+    /// One log id twice in a segment's field.
+    DuplicateBinlog,
+    /// A negative or absurd row count or size.
+    ImpossibleCount,
+    /// A segment or partition whose collection or partition id disagrees with what holds it.
+    IdMismatch,
 }
 
 /// One problem.

@@ -16,6 +16,7 @@ pub fn validate(backup: &mut LoadedBackup) {
     check_minio_data_dir(backup, &mut problems);
     check_name(backup, &mut problems);
     if backup.tree_source != TreeSource::None {
+        problems.extend(super::contradictions::contradictions(&backup.collections));
         check_binlogs(backup, &mut problems);
         check_snapshot(backup, &mut problems);
         if backup.collections.is_empty() {
