@@ -363,3 +363,62 @@ fn meta_that_contradicts_itself_is_refused_with_its_problem_code() {
         assert_nothing_written(&dest);
     }
 }
+
+/// The protobuf JSON mapping of a Go-encoded meta value: lowerCamelCase keys (but `fieldID`,
+/// `autoID`, which proto names so), 64-bit integers as strings.
+fn to_protobuf_json(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    fn camel(key: &str) -> String {
+        let mut out = String::new();
+        let mut upper = false;
+        for c in key.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (camel(k), to_protobuf_json(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(to_protobuf_json).collect()),
+        Value::Number(n) if n.is_i64() => Value::String(n.to_string()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn protobuf_json_meta_and_a_byte_order_mark_read_as_the_original() {
+    let (_, original) = ferry_json(&["inspect", sample_backup().to_str().unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let backup = sample_copy(dir.path());
+    let path = backup.join("meta/full_meta.json");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let converted = to_protobuf_json(&meta);
+    assert!(converted.to_string().contains("\"collectionBackups\""));
+    assert!(converted
+        .to_string()
+        .contains("\"segmentId\":\"470745661787278682\""));
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(serde_json::to_vec(&converted).unwrap());
+    std::fs::write(&path, bytes).unwrap();
+    let (code, variant) = ferry_json(&["inspect", backup.to_str().unwrap()]);
+    assert_eq!(code, 0, "{variant}");
+    // Everything but the folder's byte total (the rewritten full_meta.json is larger).
+    let inventory = |doc: &serde_json::Value| {
+        let mut inv = doc["backups"][0]["inventory"].clone();
+        inv.as_object_mut().unwrap().remove("bytes");
+        inv
+    };
+    assert_eq!(inventory(&variant), inventory(&original), "{variant}");
+    assert_eq!(variant["backups"][0]["valid"], true, "{variant}");
+}

@@ -15,6 +15,33 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A 64-bit integer as Go's `encoding/json` writes it (a number) or as protobuf's JSON mapping
+/// does (a decimal string); `null` reads as 0. Anything else — a float, a number out of range, a
+/// string that is not an integer — is an error.
+pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrString {
+        Int(i64),
+        Text(String),
+    }
+    match Option::<IntOrString>::deserialize(d)? {
+        None => Ok(0),
+        Some(IntOrString::Int(n)) => Ok(n),
+        Some(IntOrString::Text(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a 64-bit integer"))),
+    }
+}
+
+/// A 32-bit integer, read as [`int`] reads (protobuf JSON writes these as numbers, but tools
+/// that re-emit meta are not always that careful).
+pub(crate) fn int32<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let n = int(d)?;
+    i32::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range")))
+}
+
 /// `BackupInfo`: the root of `backup_meta.json` and `full_meta.json`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -26,22 +53,22 @@ pub struct BackupInfo {
     #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     /// Total bytes as recorded by milvus-backup.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "int")]
     pub size: i64,
     /// Milvus server version at backup time.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "milvusVersion", deserialize_with = "null_as_default")]
     pub milvus_version: String,
     /// `""` (binlog format) or `"snapshot"`.
     #[serde(deserialize_with = "null_as_default")]
     pub format: String,
     /// Creation start, Unix ms (≤ v0.5.9 only).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "startTime", deserialize_with = "int")]
     pub start_time: i64,
     /// Collections (full_meta only).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "collectionBackups", deserialize_with = "null_as_default")]
     pub collection_backups: Vec<CollectionInfo>,
     /// Databases (full_meta only, v0.5.5+).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "databaseBackups", deserialize_with = "null_as_default")]
     pub database_backups: Vec<DatabaseInfo>,
 }
 
@@ -50,10 +77,10 @@ pub struct BackupInfo {
 #[serde(default)]
 pub struct DatabaseInfo {
     /// Database name.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "dbName", deserialize_with = "null_as_default")]
     pub db_name: String,
     /// Database id.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "dbId", deserialize_with = "int")]
     pub db_id: i64,
 }
 
@@ -62,45 +89,46 @@ pub struct DatabaseInfo {
 #[serde(default)]
 pub struct CollectionInfo {
     /// Collection id.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "collectionId", deserialize_with = "int")]
     pub collection_id: i64,
     /// Database name (empty in very old backups = `default`).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "dbName", deserialize_with = "null_as_default")]
     pub db_name: String,
     /// Collection name.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "collectionName", deserialize_with = "null_as_default")]
     pub collection_name: String,
     /// Partitions (with or without segments, by writer version).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "partitionBackups", deserialize_with = "null_as_default")]
     pub partition_backups: Vec<PartitionInfo>,
     /// Collection-level L0 segments (partition −1).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "l0Segments", deserialize_with = "null_as_default")]
     pub l0_segments: Vec<SegmentInfo>,
     /// Bytes as recorded.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "int")]
     pub size: i64,
     /// Snapshot-format payload description (HEAD only).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "snapshotBackup", deserialize_with = "null_as_default")]
     pub snapshot_backup: Option<SnapshotInfo>,
     /// The collection's schema.
     #[serde(deserialize_with = "null_as_default")]
     pub schema: Option<CollectionSchema>,
     /// Shards (virtual channels).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "shardsNum", deserialize_with = "int32")]
     pub shards_num: i32,
     /// Consistency level.
+    #[serde(alias = "consistencyLevel")]
     pub consistency_level: ConsistencyLevel,
     /// Collection properties (TTL, mmap, …).
     #[serde(deserialize_with = "null_as_default")]
     pub properties: Vec<KeyValue>,
     /// Indexes at backup time.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "indexInfos", deserialize_with = "null_as_default")]
     pub index_infos: Vec<IndexInfo>,
     /// `Loaded`, `NotLoad`, … at backup time.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "loadState", deserialize_with = "null_as_default")]
     pub load_state: String,
     /// Partitions a partition-key collection was created with.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "numPartitions", deserialize_with = "int")]
     pub num_partitions: i64,
 }
 
@@ -109,13 +137,13 @@ pub struct CollectionInfo {
 #[serde(default)]
 pub struct SnapshotInfo {
     /// Path of the snapshot metadata, relative to the backup folder.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "metadataPath", deserialize_with = "null_as_default")]
     pub metadata_path: String,
     /// Files in the bundle.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "totalFiles", deserialize_with = "int")]
     pub total_files: i64,
     /// Bytes in the bundle.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "totalBytes", deserialize_with = "int")]
     pub total_bytes: i64,
 }
 
@@ -124,19 +152,19 @@ pub struct SnapshotInfo {
 #[serde(default)]
 pub struct PartitionInfo {
     /// Partition id.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "partitionId", deserialize_with = "int")]
     pub partition_id: i64,
     /// Partition name.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "partitionName", deserialize_with = "null_as_default")]
     pub partition_name: String,
     /// Owning collection id.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "collectionId", deserialize_with = "int")]
     pub collection_id: i64,
     /// Segments (absent in some level files).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "segmentBackups", deserialize_with = "null_as_default")]
     pub segment_backups: Vec<SegmentInfo>,
     /// Bytes as recorded.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "int")]
     pub size: i64,
 }
 
@@ -145,16 +173,16 @@ pub struct PartitionInfo {
 #[serde(default)]
 pub struct SegmentInfo {
     /// Segment id.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "segmentId", deserialize_with = "int")]
     pub segment_id: i64,
     /// Collection id.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "collectionId", deserialize_with = "int")]
     pub collection_id: i64,
     /// Partition id (−1 for collection-level L0 segments).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "partitionId", deserialize_with = "int")]
     pub partition_id: i64,
     /// Rows inserted (for L0 segments: deletes).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "numOfRows", deserialize_with = "int")]
     pub num_of_rows: i64,
     /// Insert logs, one entry per field (or column group).
     #[serde(deserialize_with = "null_as_default")]
@@ -163,16 +191,16 @@ pub struct SegmentInfo {
     #[serde(deserialize_with = "null_as_default")]
     pub deltalogs: Vec<FieldBinlog>,
     /// Σ log_size of insert and delta files.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "int")]
     pub size: i64,
     /// Group id (the optional directory level, see the format notes §1.3).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "groupId", deserialize_with = "int")]
     pub group_id: i64,
     /// Delete-only segment.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "isL0", deserialize_with = "null_as_default")]
     pub is_l0: bool,
     /// 0/1 = v1 binlogs, 2/3 = Parquet column groups.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "storageVersion", deserialize_with = "int")]
     pub storage_version: i64,
 }
 
@@ -181,7 +209,7 @@ pub struct SegmentInfo {
 #[serde(default)]
 pub struct FieldBinlog {
     /// Field id (omitted = 0, the RowID field).
-    #[serde(rename = "fieldID", deserialize_with = "null_as_default")]
+    #[serde(rename = "fieldID", deserialize_with = "int")]
     pub field_id: i64,
     /// The files.
     #[serde(deserialize_with = "null_as_default")]
@@ -193,13 +221,13 @@ pub struct FieldBinlog {
 #[serde(default)]
 pub struct Binlog {
     /// Source key in the Milvus bucket at backup time (not the backup key).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "logPath", deserialize_with = "null_as_default")]
     pub log_path: String,
     /// Object size in bytes.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "logSize", deserialize_with = "int")]
     pub log_size: i64,
     /// Log id (v0.5.4+; else the last element of `log_path`).
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "logId", deserialize_with = "int")]
     pub log_id: i64,
 }
 
@@ -284,7 +312,9 @@ mod tests {
 
     #[test]
     fn wrong_types_and_overflow_are_errors() {
-        assert!(serde_json::from_str::<SegmentInfo>(r#"{"segment_id":"12"}"#).is_err());
+        assert!(serde_json::from_str::<SegmentInfo>(r#"{"segment_id":"12x"}"#).is_err());
+        assert!(serde_json::from_str::<SegmentInfo>(r#"{"segment_id":1.5}"#).is_err());
+        assert!(serde_json::from_str::<SegmentInfo>(r#"{"segment_id":true}"#).is_err());
         assert!(serde_json::from_str::<SegmentInfo>(r#"{"segment_id":1e400}"#).is_err());
         assert!(
             serde_json::from_str::<SegmentInfo>(r#"{"segment_id":99999999999999999999}"#).is_err()
@@ -292,6 +322,20 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let json = format!(r#"{{"binlogs":{deep}}}"#);
         assert!(serde_json::from_str::<SegmentInfo>(&json).is_err());
+    }
+
+    #[test]
+    fn protobuf_json_ids_as_strings_and_camel_case_keys_read_the_same() {
+        let go = r#"{"segment_id":470745661787278682,"collection_id":1,"partition_id":2,
+            "num_of_rows":2200,"group_id":470745661787278682,"is_l0":false,"storage_version":1,
+            "binlogs":[{"fieldID":100,"binlogs":[{"log_path":"a/100/9","log_size":10,"log_id":9}]}]}"#;
+        let pb = r#"{"segmentId":"470745661787278682","collectionId":"1","partitionId":"2",
+            "numOfRows":"2200","groupId":"470745661787278682","isL0":false,"storageVersion":"1",
+            "binlogs":[{"fieldID":"100","binlogs":[{"logPath":"a/100/9","logSize":"10","logId":"9"}]}]}"#;
+        let a: SegmentInfo = serde_json::from_str(go).unwrap();
+        let b: SegmentInfo = serde_json::from_str(pb).unwrap();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(b.segment_id, 470_745_661_787_278_682);
     }
 
     #[test]

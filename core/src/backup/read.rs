@@ -44,8 +44,18 @@ where
     let location = source.location().to_string();
     let key_text = key.to_string();
     let parsed = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
         let bridge = SyncIoBridge::new(reader);
-        serde_json::from_reader::<_, T>(BufReader::with_capacity(256 * 1024, bridge))
+        let mut buffered = BufReader::with_capacity(256 * 1024, bridge);
+        // A UTF-8 byte-order mark (editors on Windows write one) is read past, not refused.
+        if buffered
+            .fill_buf()
+            .map(|b| b.starts_with(b"\xEF\xBB\xBF"))
+            .unwrap_or(false)
+        {
+            buffered.consume(3);
+        }
+        serde_json::from_reader::<_, T>(buffered)
     })
     .await
     .map_err(|e| Error::internal(format!("meta parser task failed: {e}")))?;
