@@ -160,14 +160,22 @@ fn verify_finds_tampered_and_missing_objects() {
     let (code, _) = ferry_json(&["migrate", sample.to_str().unwrap(), dest.to_str().unwrap()]);
     assert_eq!(code, 0);
     let copy = dest.join("real_backup_1");
-    // Same size, one byte flipped: only a deep verify can see it.
+    // Same size, one byte flipped: a listing cannot see it, a content comparison does.
     let victim = copy.join("binlogs/insert_log/470745661787478770/470745661787478777/470745661787478789/470745661787478789/101/470745661787278710");
     let mut bytes = std::fs::read(&victim).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xFF;
     std::fs::write(&victim, &bytes).unwrap();
-    let (code, _) = ferry_json(&["verify", sample.to_str().unwrap(), dest.to_str().unwrap()]);
+    let (code, _) = ferry_json(&[
+        "verify",
+        sample.to_str().unwrap(),
+        dest.to_str().unwrap(),
+        "--verify",
+        "sizes",
+    ]);
     assert_eq!(code, 0, "a same-size change is invisible to a listing");
+    let (code, v) = ferry_json(&["verify", sample.to_str().unwrap(), dest.to_str().unwrap()]);
+    assert_eq!(code, 8, "the default verification compares contents: {v}");
     let (code, v) = ferry_json(&[
         "verify",
         sample.to_str().unwrap(),
@@ -242,4 +250,61 @@ fn human_output_names_the_migrated_folder() {
         "{stdout}"
     );
     assert!(stdout.contains("identical"), "{stdout}");
+}
+
+#[test]
+fn verify_proves_every_objects_content_by_default_and_finds_a_flipped_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("dest");
+    let (code, doc) = ferry_json(&[
+        "migrate",
+        sample_backup().to_str().unwrap(),
+        dest.to_str().unwrap(),
+        "--no-job",
+    ]);
+    assert_eq!(code, 0, "{doc}");
+    let v = &doc["backups"][0]["verify"];
+    assert_eq!(v["identical"], true, "{v}");
+    assert_eq!(
+        v["contents_proven"], 37,
+        "every object's content proven: {v}"
+    );
+    // A byte flipped in the copy, same size: only a content comparison can see it.
+    let victim = dest.join("real_backup_1/binlogs/insert_log/470745661787478770/470745661787478777/470745661787478789/470745661787478789/101");
+    let file = std::fs::read_dir(&victim)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    let out = ferry(&[
+        "verify",
+        sample_backup().to_str().unwrap(),
+        dest.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(8), "{stdout}");
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert!(
+        stdout.contains("ChecksumMismatch") && stdout.contains(name),
+        "{stdout}"
+    );
+    // Asked for sizes only, the report never says "identical".
+    let out = ferry(&[
+        "verify",
+        sample_backup().to_str().unwrap(),
+        dest.to_str().unwrap(),
+        "--verify",
+        "sizes",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("sizes equal; contents not compared") && !stdout.contains("identical"),
+        "{stdout}"
+    );
 }

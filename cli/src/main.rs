@@ -204,6 +204,15 @@ struct MigrateArgs {
     output: OutputArgs,
 }
 
+/// What `ferry verify` compares.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum VerifyMode {
+    /// Every object's content proven.
+    Content,
+    /// Keys and sizes only.
+    Sizes,
+}
+
 /// Which indexes a restore builds.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum IndexArg {
@@ -295,6 +304,11 @@ struct VerifyArgs {
     /// Re-read every object on both sides and compare CRC32C of the bytes.
     #[arg(long)]
     deep: bool,
+    /// What proves an object: `content` (default: a checksum both sides agree on, else a
+    /// re-read and hash of both sides) or `sizes` (keys and sizes only; the report then says the
+    /// contents were not compared, never "identical").
+    #[arg(long, value_enum, default_value = "content")]
+    verify: VerifyMode,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]

@@ -378,6 +378,7 @@ pub async fn migrate(
             target: VerifyTarget::of_sink(endpoints.sink.as_ref()),
             target_ref: &target_ref,
             deep: options.deep,
+            sizes_only: false,
             copied_checksums: Some(&transfer.checksums),
         })
         .await?;

@@ -63,6 +63,13 @@ pub struct VerifyReport {
     pub bytes_compared: u64,
     /// Objects whose checksums were compared.
     pub checksums_compared: usize,
+    /// Objects whose content is proven equal on both sides: by a checksum recorded while
+    /// copying or reported by both stores, or by re-reading and hashing them.
+    #[serde(default)]
+    pub contents_proven: usize,
+    /// Of those, objects re-read and hashed because no checksum could prove them.
+    #[serde(default)]
+    pub rehashed: usize,
     /// Whether object bytes were re-read and hashed.
     pub deep: bool,
     /// The source's inventory.
@@ -156,8 +163,12 @@ pub struct VerifyInputs<'a> {
     pub target: VerifyTarget<'a>,
     /// Where the copy sits in the target.
     pub target_ref: &'a BackupRef,
-    /// Re-read and hash both sides.
+    /// Re-read and hash both sides, every object.
     pub deep: bool,
+    /// Compare keys and sizes only (`--verify sizes`): objects no checksum proves are not
+    /// re-read, and the report says their contents were not compared. Otherwise (the default)
+    /// every such object is re-read and hashed on both sides.
+    pub sizes_only: bool,
     /// CRC32C of each object computed while it was copied, by relative key.
     pub copied_checksums: Option<&'a BTreeMap<String, u32>>,
 }
@@ -172,6 +183,8 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
     let src_objects = source.object_map();
     let dst_objects = &target.objects;
     let mut both: Vec<(&str, u64)> = Vec::new();
+    // Objects on both sides that no checksum proved (yet).
+    let mut unproven: Vec<(&str, u64)> = Vec::new();
     let mut checksums_compared = 0;
     for (key, object) in &src_objects {
         match dst_objects.get(*key) {
@@ -202,7 +215,7 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
                             .to_string(),
                     }),
                     Some(true) => checksums_compared += 1,
-                    None => {}
+                    None => unproven.push((key, object.size)),
                 }
                 both.push((key, object.size));
             }
@@ -217,12 +230,23 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
             });
         }
     }
+    let mut rehashed = 0;
     let target_inventory = match (&target.examined, inputs.target) {
         (Some(examined), VerifyTarget::Readable(reader)) => {
             if inputs.deep {
                 let (compared, diffs) = deep_compare(&inputs, reader, &both, examined).await?;
                 checksums_compared = compared;
+                rehashed = compared;
                 differences.extend(diffs);
+            } else if !inputs.sizes_only && !unproven.is_empty() {
+                let (compared, diffs) = deep_compare(&inputs, reader, &unproven, examined).await?;
+                rehashed = compared;
+                differences.extend(diffs);
+            } else if !unproven.is_empty() {
+                not_compared.push(format!(
+                    "the contents of {} objects: sizes equal; contents not compared (--verify sizes)",
+                    unproven.len()
+                ));
             }
             differences.extend(compare_inventories(
                 &inputs.source_backup.inventory,
@@ -247,6 +271,11 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
         }
     };
     let bytes_compared = both.iter().map(|(_, s)| s).sum();
+    let contents_proven = if inputs.deep {
+        rehashed
+    } else {
+        checksums_compared + rehashed
+    };
     Ok(VerifyReport {
         backup: source.reference.name.clone(),
         source_location: String::new(),
@@ -254,6 +283,8 @@ pub async fn verify_backup(inputs: VerifyInputs<'_>) -> Result<VerifyReport> {
         objects_compared: src_objects.len().max(dst_objects.len()),
         bytes_compared,
         checksums_compared,
+        contents_proven,
+        rehashed,
         deep: inputs.deep,
         source: inputs.source_backup.inventory.clone(),
         target: target_inventory,

@@ -302,12 +302,14 @@ fn backup_summary(b: &BackupMigration, dry_run: bool) -> String {
     match &b.verify {
         Some(v) => {
             out += &format!(
-                "  verify: {} — {} objects, {} compared by key and size; {} checksums compared{}\n",
-                verdict(v),
-                v.objects_compared,
-                bytes(v.bytes_compared),
-                v.checksums_compared,
-                if v.deep { " (deep: bytes re-read)" } else { "" }
+                "  verify: {} — {}{}\n",
+                crate::output::human::verdict(v),
+                crate::output::human::verify_proof(v),
+                if v.deep {
+                    " (deep: every object re-read)"
+                } else {
+                    ""
+                }
             );
             for what in &v.not_compared {
                 out += &format!("  not compared: {what}\n");
@@ -366,16 +368,4 @@ fn backup_summary(b: &BackupMigration, dry_run: bool) -> String {
         out += &format!("  migrated backup folder: {}\n", b.destination_location);
     }
     out
-}
-
-/// One word for a verification: identical, differences, or no difference in what could be
-/// compared (a destination that cannot be read back).
-fn verdict(v: &ferry_core::verify::VerifyReport) -> &'static str {
-    if v.identical {
-        "identical"
-    } else if v.differences.is_empty() {
-        "no differences in what could be compared"
-    } else {
-        "DIFFERENCES FOUND"
-    }
 }

@@ -145,6 +145,38 @@ pub fn backup_report(r: &BackupReport) -> String {
     out
 }
 
+/// How a verification proved the copy: keys and sizes, then how many objects' contents were
+/// proven and by what (checksums recorded while copying or reported by both stores, or a re-read
+/// and hash of both sides).
+pub fn verify_proof(v: &ferry_core::verify::VerifyReport) -> String {
+    let by_checksum = v.contents_proven.saturating_sub(v.rehashed);
+    format!(
+        "{} objects, {} compared by key and size; contents proven for {} of {} objects ({} by checksums, {} re-read and hashed on both sides)",
+        v.objects_compared,
+        bytes(v.bytes_compared),
+        v.contents_proven,
+        v.objects_compared,
+        by_checksum,
+        v.rehashed
+    )
+}
+
+/// The one-word verdict of a verification: "identical" only when every object's content was
+/// proven and nothing differs.
+pub fn verdict(v: &ferry_core::verify::VerifyReport) -> &'static str {
+    if v.identical {
+        "identical"
+    } else if v.differences.is_empty()
+        && v.not_compared.iter().any(|n| n.contains("--verify sizes"))
+    {
+        "sizes equal; contents not compared"
+    } else if v.differences.is_empty() {
+        "no differences in what could be compared"
+    } else {
+        "DIFFERENCES FOUND"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
