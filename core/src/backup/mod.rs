@@ -7,6 +7,7 @@ pub mod deep;
 pub mod discover;
 pub mod expected;
 pub mod inventory;
+mod json;
 pub mod load;
 pub mod meta;
 pub mod problem;

@@ -10,15 +10,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::meta::int;
-
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use super::json::{int, null_as_default};
 
 /// Milvus's `schemapb.DataType` names and codes.
 pub const DATA_TYPES: &[(&str, i32)] = &[
