@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::repo_root;
 use super::servers::{assert_pinned, pinned_version, test_servers_dir};
 
 /// The user Ferry and the checker log in as.
@@ -38,13 +39,6 @@ pub struct Milvus {
     /// The server's data folder (config, logs, etcd).
     pub data: PathBuf,
     _child: Child,
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 fn hint() -> &'static str {

@@ -574,7 +574,6 @@ struct ClusterVerifyDocument<'a> {
 
 /// `ferry verify SOURCE milvus://…`: the cluster check alone.
 pub async fn run_verify(
-    context: &Context,
     source: Arc<dyn Source>,
     cluster: &str,
     backups: &[String],
@@ -590,7 +589,6 @@ pub async fn run_verify(
     for plan in &plans {
         checks.push(check_collection(&client, plan, CheckContext::Standalone).await?);
     }
-    let _ = context;
     let identical = checks.iter().all(CollectionCheck::matches);
     if json {
         print_json(&ClusterVerifyDocument {

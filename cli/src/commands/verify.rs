@@ -54,7 +54,6 @@ pub async fn run(context: &Context, args: VerifyArgs) -> Result<u8> {
     let source = stores::open_source_spec(context, Some(Side::Source), &spec).await?;
     if ferry_milvus::is_cluster_url(&destination) {
         return crate::commands::restore::run_verify(
-            context,
             source,
             &destination,
             &args.backups,
